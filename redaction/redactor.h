@@ -1,0 +1,23 @@
+// redactor.h (private): masks secret attributes of an emit in place, without touching the input.
+#pragma once
+
+#include <forward_list>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dagstack/logger/attribute.h"
+#include "dagstack/logger/value.h"
+
+namespace dagstack::logger::detail {
+
+// Masks every attribute whose key is secret (suffix match, ASCII case-insensitive) with "***";
+// nested maps and lists are walked, and a nested value that needs masking is replaced by a
+// redacted copy kept in `storage`. An empty suffix list disables masking.
+void redact_attributes(std::span<Attribute> attrs, const std::vector<std::string>& suffixes,
+                       std::forward_list<Value>& storage);
+
+// The redacted copy of a Value (maps at any depth; lists element by element).
+Value redact_value(const Value& v, const std::vector<std::string>& suffixes);
+
+}  // namespace dagstack::logger::detail

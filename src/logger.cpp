@@ -1,0 +1,339 @@
+// logger.cpp: the emit pipeline (gate -> merge -> baggage -> redaction -> context -> fan-out)
+// and the Logger handle's configuration methods.
+#include "dagstack/logger/logger.h"
+
+#include <algorithm>
+#include <array>
+#include <forward_list>
+#include <functional>
+
+#include "dagstack/logger/config_error.h"
+#include "dagstack/logger/configure.h"
+#include "detail/context_data.h"
+#include "detail/internal_channel.h"
+#include "detail/node.h"
+#include "redaction/redactor.h"
+
+namespace dagstack::logger {
+namespace detail {
+namespace {
+
+// A fixed-capacity attribute buffer on the stack that spills to the heap past kInline entries.
+class AttrBuffer {
+ public:
+  static constexpr std::size_t kInline = 24;
+
+  std::size_t size() const noexcept { return size_; }
+  Attribute* data() noexcept { return heap_.empty() ? inline_.data() : heap_.data(); }
+  const Attribute* data() const noexcept { return heap_.empty() ? inline_.data() : heap_.data(); }
+
+  Attribute* find(std::string_view key) noexcept {
+    Attribute* d = data();
+    for (std::size_t i = 0; i < size_; ++i) {
+      if (d[i].key == key) return &d[i];
+    }
+    return nullptr;
+  }
+  void push(const Attribute& a) {
+    if (heap_.empty() && size_ < kInline) {
+      inline_[size_++] = a;
+      return;
+    }
+    if (heap_.empty()) heap_.assign(inline_.begin(), inline_.begin() + static_cast<std::ptrdiff_t>(size_));
+    heap_.push_back(a);
+    ++size_;
+  }
+  // Adds `a`, replacing an existing value under the same key.
+  void set(const Attribute& a) {
+    if (Attribute* existing = find(a.key)) {
+      existing->value = a.value;
+    } else {
+      push(a);
+    }
+  }
+  // Adds `a` only when the key is absent.
+  void set_if_absent(const Attribute& a) {
+    if (find(a.key) == nullptr) push(a);
+  }
+
+ private:
+  std::array<Attribute, kInline> inline_;
+  std::size_t size_ = 0;
+  std::vector<Attribute> heap_;
+};
+
+const SinkList* find_override(const Node* node, const ContextData* data) noexcept {
+  for (const Node* n = node; n != nullptr; n = n->parent.get()) {
+    for (auto it = data->overrides.rbegin(); it != data->overrides.rend(); ++it) {
+      if (it->node == n) return it->sinks.get();
+    }
+    // A node with its own sinks does not inherit its parent's (scoped or not).
+    if (n->resolved.load(std::memory_order_acquire)->sinks_explicit) return nullptr;
+  }
+  return nullptr;
+}
+
+void dispatch(const SinkList& sinks, const LogRecord& record) noexcept {
+  for (const auto& sink : sinks) {
+    Sink* s = sink.get();
+    if (s == nullptr || !s->supports_severity(record.severity_number)) continue;
+    try {
+      s->emit(record);
+    } catch (const std::exception& e) {
+      counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
+      report_sink_error(s->id(), "sink emit failed", e.what());
+    } catch (...) {
+      counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
+      report_sink_error(s->id(), "sink emit failed", "unknown exception");
+    }
+  }
+}
+
+}  // namespace
+
+// The shared emit path; `explicit_ctx` set means only that context is consulted.
+void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
+                 AttrValue body, AttributeSpan attrs, const std::source_location* loc) {
+  if (severity < kSeverityMin || severity > kSeverityMax) {
+    counters().severity_clamped.fetch_add(1, std::memory_order_relaxed);
+    const int original = severity;
+    severity = clamp_severity(severity);
+    report_internal(kSeverityWarn, "severity_number out of range; clamped",
+                    {{"severity.original", original}, {"severity.clamped", severity}});
+  }
+  const Resolved* r = node->resolved.load(std::memory_order_acquire);
+  const Settings& settings = Registry::instance().settings();
+  const ContextData* current = current_context_data();
+  const ContextData* explicit_data = explicit_ctx ? explicit_ctx->data() : nullptr;
+
+  const SinkList* sinks = &r->sinks;
+  if (explicit_data != nullptr && !explicit_data->overrides.empty()) {
+    if (const SinkList* o = find_override(node, explicit_data)) sinks = o;
+  } else if (current != nullptr && !current->overrides.empty()) {
+    if (const SinkList* o = find_override(node, current)) sinks = o;
+  }
+  if (sinks->empty()) return;
+
+  const ContextData* trace_src = nullptr;
+  if (explicit_ctx != nullptr) {
+    trace_src = explicit_data;
+  } else if (use_context && settings.auto_inject_trace_context) {
+    trace_src = current;
+  }
+
+  AttrBuffer buf;
+  for (const auto& a : attrs) buf.set(a);
+  for (const auto& a : node->bound_view) buf.set_if_absent(a);
+  if (trace_src != nullptr && !trace_src->baggage.empty()) {
+    for (const auto& [k, v] : trace_src->baggage) {
+      if (std::find(settings.baggage_keys.begin(), settings.baggage_keys.end(), k) !=
+          settings.baggage_keys.end()) {
+        buf.set_if_absent({k, AttrValue(v)});
+      }
+    }
+  }
+  if (settings.include_code_location && loc != nullptr && loc->line() != 0) {
+    buf.set_if_absent({"code.filepath", AttrValue(loc->file_name())});
+    buf.set_if_absent({"code.lineno", static_cast<std::int64_t>(loc->line())});
+    buf.set_if_absent({"code.function", AttrValue(loc->function_name())});
+  }
+
+  std::forward_list<Value> storage;
+  redact_attributes(std::span<Attribute>(buf.data(), buf.size()), *r->redaction, storage);
+
+  LogRecord record;
+  record.time_unix_nano = settings.clock->now_unix_nano();
+  record.severity_number = severity;
+  record.body = body;
+  record.attributes = std::span<const Attribute>(buf.data(), buf.size());
+  record.resource = r->resource.get();
+  record.instrumentation_scope = r->scope.get();
+  if (trace_src != nullptr && trace_src->has_span()) {
+    record.trace_id = trace_src->trace_id;
+    record.span_id = trace_src->span_id;
+    record.trace_flags = trace_src->trace_flags;
+  }
+  dispatch(*sinks, record);
+}
+
+}  // namespace detail
+
+Logger::Logger(std::shared_ptr<detail::Node> node, bool use_context) noexcept
+    : node_(std::move(node)), gate_(&node_->gate), use_context_(use_context) {}
+
+Logger Logger::get(std::string_view name, std::string_view version) {
+  return Logger(detail::Registry::instance().get(name, version));
+}
+
+void Logger::reset() { detail::Registry::instance().reset(); }
+
+const std::string& Logger::name() const noexcept { return node_->name; }
+
+void Logger::emit_(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
+                   const std::source_location& loc) const noexcept {
+  try {
+    detail::emit_record(node_.get(), use_context_, severity, ctx, body, attrs, &loc);
+  } catch (...) {
+    detail::counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Logger::format_emit_(int severity, fmt::string_view f, fmt::format_args args) const noexcept {
+  try {
+    fmt::memory_buffer buf;
+    fmt::vformat_to(std::back_inserter(buf), f, args);
+    detail::emit_record(node_.get(), use_context_, severity, nullptr,
+                        AttrValue(std::string_view(buf.data(), buf.size())), {}, nullptr);
+  } catch (const std::exception& e) {
+    detail::report_internal(kSeverityError, "log message formatting failed",
+                            {{"error.message", e.what()}});
+  } catch (...) {
+  }
+}
+
+Logger Logger::child(AttributeSpan attrs) const {
+  std::vector<detail::OwnedAttribute> bound;
+  bound.reserve(attrs.size());
+  for (const auto& a : attrs) bound.push_back({std::string(a.key), a.value.to_value()});
+  return Logger(detail::Registry::instance().make_detached(node_, std::move(bound), std::nullopt, false));
+}
+
+Logger Logger::with_sinks(SinkList sinks) const {
+  return Logger(detail::Registry::instance().make_detached(node_, {}, std::move(sinks), false));
+}
+
+Logger Logger::append_sinks(SinkList sinks) const {
+  return Logger(detail::Registry::instance().make_detached(node_, {}, std::move(sinks), true));
+}
+
+Logger Logger::without_sinks() const {
+  return Logger(detail::Registry::instance().make_detached(node_, {}, SinkList{}, false));
+}
+
+Logger Logger::without_context() const { return Logger(node_, false); }
+
+ScopedSinks Logger::scope_sinks(SinkList sinks) const {
+  const detail::ContextData* cur = detail::current_context_data();
+  auto data = cur ? std::make_shared<detail::ContextData>(*cur) : std::make_shared<detail::ContextData>();
+  data->overrides.push_back({node_.get(), std::make_shared<const SinkList>(std::move(sinks))});
+  return ScopedSinks(*this, Context(std::move(data)));
+}
+
+ScopedSinks::ScopedSinks(Logger logger, Context ctx)
+    : logger_(std::move(logger)), ctx_(std::move(ctx)), active_(true) {
+  previous_ = detail::exchange_current_context_data(ctx_.data());
+}
+
+ScopedSinks::ScopedSinks(ScopedSinks&& other) noexcept
+    : logger_(other.logger_), ctx_(other.ctx_), previous_(other.previous_), active_(other.active_) {
+  other.active_ = false;
+}
+
+ScopedSinks::~ScopedSinks() {
+  if (active_) detail::exchange_current_context_data(previous_);
+}
+
+void Logger::set_level(Level level) const {
+  const int n = level.resolve();
+  detail::Registry::instance().mutate(*node_, [n](detail::Node& node) { node.level = n; });
+}
+
+void Logger::clear_level() const {
+  detail::Registry::instance().mutate(*node_, [](detail::Node& node) { node.level.reset(); });
+}
+
+int Logger::effective_level() const noexcept {
+  return node_->resolved.load(std::memory_order_acquire)->min_severity;
+}
+
+void Logger::set_sinks(SinkList sinks) const {
+  detail::Registry::instance().mutate(*node_, [&](detail::Node& node) { node.sinks = std::move(sinks); });
+}
+
+void Logger::clear_sinks() const {
+  detail::Registry::instance().mutate(*node_, [](detail::Node& node) { node.sinks.reset(); });
+}
+
+SinkList Logger::effective_sinks() const {
+  std::lock_guard<std::mutex> lock(detail::Registry::instance().mutex());
+  return node_->resolved.load(std::memory_order_acquire)->sinks;
+}
+
+void Logger::set_resource(std::shared_ptr<const Resource> resource) const {
+  detail::Registry::instance().mutate(*node_, [&](detail::Node& node) { node.resource = std::move(resource); });
+}
+
+void Logger::set_redaction_suffixes(std::optional<std::vector<std::string>> suffixes) const {
+  if (suffixes) {
+    RedactionConfig cfg{*suffixes, true};
+    cfg.validate();
+  }
+  detail::Registry::instance().mutate(*node_, [&](detail::Node& node) {
+    if (suffixes) {
+      node.redaction = std::make_shared<const detail::SuffixList>(std::move(*suffixes));
+    } else {
+      node.redaction.reset();
+    }
+  });
+}
+
+std::vector<std::string> Logger::effective_secret_suffixes() const {
+  std::lock_guard<std::mutex> lock(detail::Registry::instance().mutex());
+  return *node_->resolved.load(std::memory_order_acquire)->redaction;
+}
+
+namespace {
+FlushResult aggregate(const SinkList& sinks, const std::function<FlushResult(Sink&)>& op) {
+  FlushResult total;
+  std::size_t failed = 0;
+  std::size_t count = 0;
+  for (const auto& s : sinks) {
+    if (!s) continue;
+    ++count;
+    FlushResult r;
+    try {
+      r = op(*s);
+    } catch (const std::exception& e) {
+      r = FlushResult::failed(s->id(), e.what());
+    } catch (...) {
+      r = FlushResult::failed(s->id(), "unknown exception");
+    }
+    if (!r.success) {
+      ++failed;
+      if (r.failed_sinks.empty()) r.failed_sinks.push_back({std::string(s->id()), "failed"});
+      total.failed_sinks.insert(total.failed_sinks.end(), r.failed_sinks.begin(), r.failed_sinks.end());
+    }
+  }
+  total.success = failed == 0;
+  total.partial = failed > 0 && failed < count;
+  return total;
+}
+}  // namespace
+
+FlushResult Logger::flush(std::chrono::milliseconds timeout) const {
+  return aggregate(effective_sinks(), [timeout](Sink& s) { return s.flush(timeout); });
+}
+
+FlushResult Logger::close() const {
+  return aggregate(effective_sinks(), [](Sink& s) {
+    s.close();
+    return FlushResult::ok();
+  });
+}
+
+namespace detail {
+// Used by shutdown(): the same aggregation over an arbitrary list.
+FlushResult flush_and_close(const SinkList& sinks, std::chrono::milliseconds timeout) {
+  FlushResult r = aggregate(sinks, [timeout](Sink& s) { return s.flush(timeout); });
+  FlushResult c = aggregate(sinks, [](Sink& s) {
+    s.close();
+    return FlushResult::ok();
+  });
+  r.failed_sinks.insert(r.failed_sinks.end(), c.failed_sinks.begin(), c.failed_sinks.end());
+  r.success = r.success && c.success;
+  r.partial = !r.success && (r.partial || c.partial);
+  return r;
+}
+}  // namespace detail
+
+}  // namespace dagstack::logger

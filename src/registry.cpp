@@ -1,0 +1,177 @@
+// registry.cpp: the logger tree, its eager resolution, and the process-wide defaults.
+#include "detail/node.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <unordered_set>
+
+#include "dagstack/logger/configure.h"
+#include "dagstack/logger/redaction_config.h"
+#include "dagstack/logger/sinks/console_sink.h"
+
+namespace dagstack::logger::detail {
+namespace {
+
+std::string_view parent_name(std::string_view name) {
+  auto dot = name.rfind('.');
+  return dot == std::string_view::npos ? std::string_view{} : name.substr(0, dot);
+}
+
+std::shared_ptr<const SuffixList> default_suffixes() {
+  static const auto suffixes =
+      std::make_shared<const SuffixList>(kDefaultSecretSuffixes.begin(), kDefaultSecretSuffixes.end());
+  return suffixes;
+}
+
+}  // namespace
+
+Registry& Registry::instance() {
+  // Leaked on purpose: sinks may log during static destruction.
+  static Registry* registry = [] {
+    auto* r = new Registry();
+    std::atexit([] { (void)shutdown(std::chrono::milliseconds(2000)); });
+    return r;
+  }();
+  return *registry;
+}
+
+Registry::Registry() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  install_defaults_locked();
+}
+
+void Registry::install_defaults_locked() {
+  nodes_.clear();
+  root_ = std::make_shared<Node>();
+  root_->scope = std::make_shared<const InstrumentationScope>(InstrumentationScope{"root", {}, {}});
+  // Contract §4.3 / DESIGN §4.3: before configure(), the root logs at INFO to the console.
+  root_->level = kSeverityInfo;
+  root_->sinks = SinkList{make_console_sink({})};
+  root_->redaction = default_suffixes();
+  nodes_.emplace("", root_);
+
+  Settings s;
+  s.baggage_keys = default_baggage_keys();
+  s.clock = std::shared_ptr<const Clock>(&system_clock(), [](const Clock*) {});
+  publish_settings_locked(std::move(s));
+
+  // The internal channel never inherits the root's sinks (no feedback loops) and keeps its own
+  // level; the trace channel keeps its own level so spans survive a raised root level.
+  auto internal = get_locked(kInternalLoggerName);
+  internal->sinks = SinkList{make_console_sink({ConsoleMode::kJson, stderr, nullptr, kSeverityWarn})};
+  internal->level = kSeverityWarn;
+  auto trace = get_locked("dagstack.trace");
+  trace->level = kSeverityInfo;
+  resolve_subtree_locked(*root_);
+}
+
+void Registry::publish_settings_locked(Settings s) {
+  auto owned = std::make_unique<const Settings>(std::move(s));
+  settings_.store(owned.get(), std::memory_order_release);
+  settings_history_.push_back(std::move(owned));
+}
+
+std::shared_ptr<Node> Registry::get_locked(std::string_view name) {
+  auto it = nodes_.find(std::string(name));
+  if (it != nodes_.end()) return it->second;
+  auto parent = get_locked(parent_name(name));
+  auto node = std::make_shared<Node>();
+  node->name = std::string(name);
+  node->parent = parent;
+  node->scope = std::make_shared<const InstrumentationScope>(InstrumentationScope{node->name, {}, {}});
+  parent->children.push_back(node);
+  nodes_.emplace(node->name, node);
+  resolve_subtree_locked(*node);
+  return node;
+}
+
+std::shared_ptr<Node> Registry::get(std::string_view name, std::string_view version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto node = get_locked(name);
+  if (!version.empty() && node->scope->version != version) {
+    InstrumentationScope scope = *node->scope;
+    scope.version = std::string(version);
+    node->scope = std::make_shared<const InstrumentationScope>(std::move(scope));
+    resolve_subtree_locked(*node);
+  }
+  return node;
+}
+
+std::shared_ptr<Node> Registry::make_detached(const std::shared_ptr<Node>& parent,
+                                              std::vector<OwnedAttribute> extra_bound,
+                                              std::optional<SinkList> sinks, bool append) {
+  auto node = std::make_shared<Node>();
+  node->name = parent->name;
+  node->parent = parent;
+  node->detached = true;
+  node->bound = parent->bound;
+  for (auto& attr : extra_bound) {
+    auto it = std::find_if(node->bound.begin(), node->bound.end(),
+                           [&](const OwnedAttribute& a) { return a.key == attr.key; });
+    if (it != node->bound.end()) {
+      it->value = std::move(attr.value);
+    } else {
+      node->bound.push_back(std::move(attr));
+    }
+  }
+  node->bound_view.reserve(node->bound.size());
+  for (const auto& a : node->bound) node->bound_view.push_back({a.key, AttrValue(a.value)});
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (sinks) {
+    if (append) {
+      SinkList combined = parent->resolved.load(std::memory_order_acquire)->sinks;
+      combined.insert(combined.end(), sinks->begin(), sinks->end());
+      node->sinks = std::move(combined);
+    } else {
+      node->sinks = std::move(*sinks);
+    }
+  }
+  parent->children.push_back(node);
+  resolve_subtree_locked(*node);
+  return node;
+}
+
+void Registry::resolve_subtree_locked(Node& node) {
+  ++generation_;
+  const Resolved* parent = node.parent ? node.parent->resolved.load(std::memory_order_relaxed) : nullptr;
+  auto r = std::make_unique<Resolved>();
+  r->generation = generation_;
+  r->min_severity = node.level ? *node.level : (parent ? parent->min_severity : kSeverityTrace);
+  r->sinks_explicit = node.sinks.has_value();
+  r->sinks = node.sinks ? *node.sinks : (parent ? parent->sinks : SinkList{});
+  r->resource = node.resource ? node.resource : (parent ? parent->resource : nullptr);
+  r->scope = node.scope ? node.scope : (parent ? parent->scope : nullptr);
+  r->redaction = node.redaction ? *node.redaction : (parent ? parent->redaction : default_suffixes());
+  node.resolved.store(r.get(), std::memory_order_release);
+  node.gate.min_severity.store(r->min_severity, std::memory_order_relaxed);
+  node.history.push_back(std::move(r));
+
+  // Children: drop expired ones, resolve the rest.
+  auto& kids = node.children;
+  kids.erase(std::remove_if(kids.begin(), kids.end(), [](const auto& w) { return w.expired(); }),
+             kids.end());
+  for (const auto& weak : kids) {
+    if (auto child = weak.lock()) resolve_subtree_locked(*child);
+  }
+}
+
+void Registry::reset() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  install_defaults_locked();
+}
+
+SinkList Registry::all_sinks() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SinkList out;
+  std::unordered_set<const Sink*> seen;
+  for (const auto& [name, node] : nodes_) {
+    if (!node->sinks) continue;
+    for (const auto& s : *node->sinks) {
+      if (s && seen.insert(s.get()).second) out.push_back(s);
+    }
+  }
+  return out;
+}
+
+}  // namespace dagstack::logger::detail

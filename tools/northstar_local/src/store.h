@@ -1,0 +1,85 @@
+// store.h: declares Store, the SQLite persistence of northstar-local (keys, transactional ingest
+// with the real store's reference checks and upsert rules, and read-back).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "json.h"
+#include "northstar_local/server.h"
+
+struct sqlite3;
+
+namespace northstar_local::detail {
+
+// A failure raised while persisting a batch; the transaction has been rolled back. `message` is
+// worded like the Postgres exception (e.g. "session <id> not found for project").
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// True for messages the edge function maps to 400 "Payload contains invalid project references".
+bool is_project_reference_error(std::string_view message);
+
+// One validated batch, project already authenticated, spans already in parent-first order.
+struct IngestBatch {
+  std::string project_id;
+  std::vector<const JsonValue*> sessions;
+  std::vector<const JsonValue*> runs;
+  std::vector<const JsonValue*> spans;
+  std::vector<const JsonValue*> events;
+  std::vector<const JsonValue*> prompt_links;
+  std::vector<const JsonValue*> scores;
+};
+
+struct KeyRecord {
+  std::string key_hash;  // SHA-256 hex of the plaintext key
+  std::string project_id;
+};
+
+// Thread-safety: all member functions are safe to call concurrently (one internal mutex serialises
+// access to the single SQLite connection).
+class Store {
+ public:
+  // Opens or creates the database and its schema. Throws std::runtime_error on failure.
+  explicit Store(const std::string& path);
+  // Opens an existing database read-only (for `tree`/`dump`). Throws std::runtime_error.
+  static std::unique_ptr<Store> open_read_only(const std::string& path);
+  ~Store();
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Activates `keys` (creating their projects); with `revoke_others`, every other stored key is
+  // marked revoked.
+  void register_keys(const std::vector<KeyRecord>& keys, bool revoke_others);
+  void revoke_key(const std::string& key_hash);
+  // The project of an active key, or nullopt. Throws StoreError if the lookup fails.
+  std::optional<std::string> resolve_key(const std::string& key_hash);
+  void add_prompt_version(const std::string& project_id, const std::string& prompt_version_id);
+
+  // Persists the batch in one transaction: sessions, runs, spans, events, prompt links, then
+  // scores. Throws StoreError (after rolling back) on the first failure. `inject_failure` makes the
+  // write fail after BEGIN (fault injection).
+  void ingest(const IngestBatch& batch, bool inject_failure);
+
+  Snapshot snapshot();
+  void clear_data();
+
+ private:
+  struct ReadOnlyTag {};
+  Store(const std::string& path, ReadOnlyTag);
+
+  void exec(const char* sql);
+  void ingest_locked(const IngestBatch& batch);
+
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+};
+
+}  // namespace northstar_local::detail
