@@ -2,6 +2,7 @@
 // hot path of the file and console sinks. The output buffer is reused, as a sink does.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

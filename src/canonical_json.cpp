@@ -1,10 +1,11 @@
 // canonical_json.cpp: implements the canonical JSON encoder (contract §1.5) and the dagstack
-// JSON-lines record encoder (contract §1.4). Everything writes straight into the caller's string:
-// no temporaries, and no heap allocation unless an object has more than kInlineKeys keys that
-// need sorting.
+// JSON-lines record encoder (contract §1.4). Output is staged in a stack buffer and appended to
+// the caller's string: no temporaries, and no heap allocation unless an object has more than
+// kInlineKeys keys that need sorting.
 #include "dagstack/logger/canonical_json.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -22,10 +23,55 @@ constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
 constexpr char32_t kBadSequence = 0x110000;      // decoder result for an ill-formed sequence
 constexpr std::size_t kInlineKeys = 16;          // keys sorted without touching the heap
 
-template <std::size_t N>
-inline void append_literal(std::string& out, const char (&lit)[N]) {
-  out.append(lit, N - 1);
-}
+// Writer
+//
+// Stages output in a stack buffer and hands it to the caller's string in large appends:
+// std::string::push_back/append are out-of-line calls, and a record is made of dozens of small
+// pieces. Call flush() before the target string is read.
+class Writer {
+ public:
+  static constexpr std::size_t kCapacity = 512;
+
+  explicit Writer(std::string& out) noexcept : out_(out) {}
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void put(char c) {
+    if (size_ == kCapacity) flush();
+    buf_[size_++] = c;
+  }
+  void write(const char* p, std::size_t n) {
+    if (n > kCapacity - size_) {
+      flush();
+      if (n > kCapacity) {
+        out_.append(p, n);
+        return;
+      }
+    }
+    std::memcpy(buf_ + size_, p, n);
+    size_ += n;
+  }
+  void write(std::string_view s) { write(s.data(), s.size()); }
+  template <std::size_t N>
+  void literal(const char (&lit)[N]) {
+    write(lit, N - 1);
+  }
+  // Room for `n` (<= kCapacity) more bytes; write them at the pointer, then commit().
+  char* reserve(std::size_t n) {
+    if (n > kCapacity - size_) flush();
+    return buf_ + size_;
+  }
+  void commit(const char* end) noexcept { size_ = static_cast<std::size_t>(end - buf_); }
+  void flush() {
+    out_.append(buf_, size_);
+    size_ = 0;
+  }
+
+ private:
+  std::string& out_;
+  std::size_t size_ = 0;
+  char buf_[kCapacity];
+};
 
 // Decodes one UTF-8 sequence at p[0..n) (n >= 1) and returns its length. An ill-formed sequence
 // yields kBadSequence and the length of its maximal subpart (Unicode §3.9, "U+FFFD substitution
@@ -75,39 +121,97 @@ inline char32_t first_utf16_unit(char32_t cp) noexcept {
   return cp >= 0x10000 ? 0xD800 + ((cp - 0x10000) >> 10) : cp;
 }
 
-// Length of the prefix of s[0..n) that a JSON string can carry verbatim: printable ASCII other
-// than '"' and '\\'. Eight bytes at a time (SWAR), then byte by byte.
-inline std::size_t plain_ascii_prefix(const char* s, std::size_t n) noexcept {
-  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s + i, 8);
-    const std::uint64_t below_space = (w - kOnes * 0x20) & ~w;
-    const std::uint64_t q = w ^ (kOnes * '"');
-    const std::uint64_t bs = w ^ (kOnes * '\\');
-    const std::uint64_t quote = (q - kOnes) & ~q;
-    const std::uint64_t backslash = (bs - kOnes) & ~bs;
-    if (((below_space | quote | backslash) & kHigh) != 0 || (w & kHigh) != 0) break;
+constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+constexpr std::uint64_t kHighBits = 0x8080808080808080ull;
+constexpr bool kLittleEndian = std::endian::native == std::endian::little;
+
+// Loads the n < 8 bytes at p into the low bytes of a word whose other bytes are `fill`.
+inline std::uint64_t load_tail(const char* p, std::size_t n, unsigned char fill) noexcept {
+  std::uint64_t w = 0;
+  std::size_t shift = 0;
+  if (n & 4) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    w = v;
+    p += 4;
+    shift = 32;
   }
-  for (; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+  if (n & 2) {
+    std::uint16_t v;
+    std::memcpy(&v, p, 2);
+    w |= static_cast<std::uint64_t>(v) << shift;
+    p += 2;
+    shift += 16;
   }
-  return i;
+  if (n & 1) {
+    w |= static_cast<std::uint64_t>(static_cast<unsigned char>(*p)) << shift;
+    shift += 8;
+  }
+  return shift == 64 ? w : w | ((kOnes * fill) << shift);
 }
 
-// Appends `s` escaped for the inside of a JSON string.
-void append_escaped(std::string_view s, std::string& out) {
+// High bit set in each byte of w that a JSON string cannot carry verbatim (C0 controls, '"',
+// '\\', non-ASCII). Bits above the first such byte may be spurious; the lowest one is exact.
+inline std::uint64_t special_bytes(std::uint64_t w) noexcept {
+  const std::uint64_t q = w ^ (kOnes * '"');
+  const std::uint64_t bs = w ^ (kOnes * '\\');
+  const std::uint64_t below_space = (w - kOnes * 0x20) & ~w;
+  const std::uint64_t quote = (q - kOnes) & ~q;
+  const std::uint64_t backslash = (bs - kOnes) & ~bs;
+  return (below_space | quote | backslash | w) & kHighBits;
+}
+
+// Length of the prefix of s[0..n) that a JSON string can carry verbatim: printable ASCII other
+// than '"' and '\\'. Eight bytes at a time.
+inline std::size_t plain_ascii_prefix(const char* s, std::size_t n) noexcept {
+  if constexpr (kLittleEndian) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s + i, 8);
+      if (const std::uint64_t m = special_bytes(w)) {
+        return i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+      }
+    }
+    if (i == n) return n;
+    const std::uint64_t m = special_bytes(load_tail(s + i, n - i, 'a'));
+    return m == 0 ? n : i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+  } else {
+    std::size_t i = 0;
+    for (; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+    }
+    return i;
+  }
+}
+
+// Index of the first byte where a and b differ, or n (both have at least n bytes).
+inline std::size_t first_difference(const char* a, const char* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  if constexpr (kLittleEndian) {
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t x;
+      std::uint64_t y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return i + static_cast<std::size_t>(std::countr_zero(x ^ y)) / 8;
+    }
+    if (i == n) return n;
+    const std::uint64_t d = load_tail(a + i, n - i, 0) ^ load_tail(b + i, n - i, 0);
+    return d == 0 ? n : i + static_cast<std::size_t>(std::countr_zero(d)) / 8;
+  } else {
+    while (i < n && a[i] == b[i]) ++i;
+    return i;
+  }
+}
+
+// Writes s[i..) escaped for the inside of a JSON string (s[0..i) has been written already):
+// the general case, for strings that need escaping or hold non-ASCII text.
+[[gnu::noinline]] void write_escaped_from(std::string_view s, std::size_t i, Writer& w) {
   const char* p = s.data();
   const std::size_t n = s.size();
-  std::size_t i = plain_ascii_prefix(p, n);
-  if (i == n) {  // the common case: one append
-    out.append(p, n);
-    return;
-  }
-  std::size_t run = 0;  // start of the pending verbatim run
+  std::size_t run = i;  // start of the pending verbatim run
   while (i < n) {
     const auto c = static_cast<unsigned char>(p[i]);
     if (c >= 0x80) {
@@ -116,24 +220,24 @@ void append_escaped(std::string_view s, std::string& out) {
       if (cp != kBadSequence) {
         i += len;  // valid multi-byte sequences stay in the verbatim run
       } else {
-        out.append(p + run, i - run);
-        append_literal(out, kReplacement);
+        w.write(p + run, i - run);
+        w.literal(kReplacement);
         i += len;
         run = i;
       }
     } else if (c < 0x20 || c == '"' || c == '\\') {
-      out.append(p + run, i - run);
+      w.write(p + run, i - run);
       switch (c) {
-        case '"': append_literal(out, "\\\""); break;
-        case '\\': append_literal(out, "\\\\"); break;
-        case '\b': append_literal(out, "\\b"); break;
-        case '\f': append_literal(out, "\\f"); break;
-        case '\n': append_literal(out, "\\n"); break;
-        case '\r': append_literal(out, "\\r"); break;
-        case '\t': append_literal(out, "\\t"); break;
+        case '"': w.literal("\\\""); break;
+        case '\\': w.literal("\\\\"); break;
+        case '\b': w.literal("\\b"); break;
+        case '\f': w.literal("\\f"); break;
+        case '\n': w.literal("\\n"); break;
+        case '\r': w.literal("\\r"); break;
+        case '\t': w.literal("\\t"); break;
         default: {
           const char esc[6] = {'\\', 'u', '0', '0', kHexDigits[c >> 4], kHexDigits[c & 15]};
-          out.append(esc, 6);
+          w.write(esc, 6);
         }
       }
       ++i;
@@ -142,22 +246,167 @@ void append_escaped(std::string_view s, std::string& out) {
       i += 1 + plain_ascii_prefix(p + i + 1, n - i - 1);
     }
   }
-  out.append(p + run, n - run);
+  w.write(p + run, n - run);
 }
 
+// Copies the plain prefix of s[0..n) to dst and returns its length, in one pass over 8-byte
+// words. Writes up to 8 bytes past the returned length (dst needs n + 8 bytes of room); reads
+// only s[0..n).
+inline std::size_t copy_plain_prefix(const char* s, std::size_t n, char* dst) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, s + i, 8);
+    std::memcpy(dst + i, &v, 8);
+    if (const std::uint64_t m = special_bytes(v)) {
+      return i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+    }
+  }
+  if (i == n) return n;
+  const std::uint64_t v = load_tail(s + i, n - i, 'a');
+  std::memcpy(dst + i, &v, 8);
+  const std::uint64_t m = special_bytes(v);
+  return m == 0 ? n : i + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+}
+
+// Writes `open`, `s` escaped, then `close` (each 1 or 2 chars: the quotes, or `":` for keys).
+template <std::size_t kOpen, std::size_t kClose>
+inline void write_quoted(std::string_view s, const char (&open)[kOpen], const char (&close)[kClose],
+                         Writer& w) {
+  constexpr std::size_t kOpenLen = kOpen - 1;
+  constexpr std::size_t kCloseLen = kClose - 1;
+  constexpr std::size_t kFastMax = Writer::kCapacity / 2;
+  const std::size_t n = s.size();
+  if (kLittleEndian && n <= kFastMax) {
+    // Room for the copy's overshoot covers the closing chars.
+    char* const out = w.reserve(kOpenLen + n + 8);
+    std::memcpy(out, open, kOpenLen);
+    const std::size_t plain = copy_plain_prefix(s.data(), n, out + kOpenLen);
+    if (plain == n) [[likely]] {
+      std::memcpy(out + kOpenLen + n, close, kCloseLen);
+      w.commit(out + kOpenLen + n + kCloseLen);
+      return;
+    }
+    w.commit(out + kOpenLen + plain);
+    write_escaped_from(s, plain, w);
+  } else {
+    w.write(open, kOpenLen);
+    write_escaped_from(s, 0, w);
+  }
+  w.write(close, kCloseLen);
+}
+
+inline void write_string(std::string_view s, Writer& w) { write_quoted(s, "\"", "\"", w); }
+
 template <typename T>
-inline void append_integer(T v, std::string& out) {
-  char buf[24];
-  const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, static_cast<std::size_t>(res.ptr - buf));
+inline void write_integer(T v, Writer& w) {
+  char* p = w.reserve(24);
+  w.commit(std::to_chars(p, p + 24, v).ptr);
+}
+
+// Fast path for doubles that are short decimals (12.5, 0.25, 1234.0): finds an integer m with
+// |m| < 10^15 and k <= 3 such that m / 10^k (one correctly rounded division) is exactly d. Two
+// decimals of at most 15 significant digits never round to the same double, so m / 10^k with
+// trailing zeros dropped is the shortest round-trip form, as std::to_chars would find, and
+// 10^-3 <= |d| < 10^15 puts it in Python's fixed-notation range. False when d is not one.
+bool write_short_decimal(double d, Writer& w) {
+  constexpr double kPow10[] = {1.0, 10.0, 100.0, 1000.0};
+  constexpr double kLimit = 1e15;
+  const double a = std::fabs(d);
+  if (!(a >= 1e-3 && a < kLimit)) return false;
+  for (int k = 0; k <= 3; ++k) {
+    const double scaled = a * kPow10[k];
+    if (scaled >= kLimit) return false;
+    const double m = std::nearbyint(scaled);
+    if (m / kPow10[k] != a) continue;
+    char digits[24];
+    char* digits_end = std::to_chars(digits, digits + sizeof digits,
+                                     static_cast<std::uint64_t>(m)).ptr;
+    auto nd = static_cast<int>(digits_end - digits);
+    // Drop trailing zeros of the fraction (m = 1250, k = 2 -> 12.5).
+    int frac = k;
+    while (frac > 0 && digits[nd - 1] == '0') {
+      --nd;
+      --frac;
+    }
+    char* const start = w.reserve(32);
+    char* out = start;
+    if (d < 0) *out++ = '-';
+    const int int_digits = nd - frac;
+    if (int_digits > 0) {
+      out = std::copy_n(digits, int_digits, out);
+    } else {
+      *out++ = '0';
+    }
+    *out++ = '.';
+    if (frac == 0) {
+      *out++ = '0';
+    } else {
+      if (int_digits < 0) out = std::fill_n(out, -int_digits, '0');
+      const int skip = int_digits > 0 ? int_digits : 0;
+      out = std::copy_n(digits + skip, nd - skip, out);
+    }
+    w.commit(out);
+    return true;
+  }
+  return false;
+}
+
+// Writes the Python repr of a finite double; false (nothing written) for NaN and infinities.
+bool write_double(double d, Writer& w) {
+  if (!std::isfinite(d)) return false;
+  if (d == 0.0) {  // 0.0 and -0.0
+    w.literal("0.0");
+    return true;
+  }
+  if (write_short_decimal(d, w)) return true;
+  // Shortest round-trip digits in scientific form: "-d.ddde+XX" (sign always, >= 2 exp digits).
+  char sci[32];
+  const char* end = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific).ptr;
+  const char* e = std::find(static_cast<const char*>(sci), end, 'e');
+  int exp10 = 0;
+  std::from_chars(e + (e[1] == '+' ? 2 : 1), end, exp10);
+  if (exp10 < -4 || exp10 >= 16) {  // Python repr switches to exponent form here
+    w.write(sci, static_cast<std::size_t>(end - sci));
+    return true;
+  }
+  // Fixed notation: at most 17 digits, a sign, "0." and 3 leading zeros, or 16 integer digits
+  // and ".0".
+  const bool negative = sci[0] == '-';
+  char digits[20];
+  std::size_t nd = 0;
+  for (const char* p = sci + (negative ? 1 : 0); p < e; ++p) {
+    if (*p != '.') digits[nd++] = *p;
+  }
+  char* const start = w.reserve(32);
+  char* out = start;
+  if (negative) *out++ = '-';
+  if (exp10 >= 0) {
+    const auto int_digits = static_cast<std::size_t>(exp10) + 1;
+    if (nd <= int_digits) {
+      out = std::copy_n(digits, nd, out);
+      out = std::fill_n(out, int_digits - nd, '0');
+      *out++ = '.';
+      *out++ = '0';
+    } else {
+      out = std::copy_n(digits, int_digits, out);
+      *out++ = '.';
+      out = std::copy_n(digits + int_digits, nd - int_digits, out);
+    }
+  } else {
+    *out++ = '0';
+    *out++ = '.';
+    out = std::fill_n(out, -exp10 - 1, '0');
+    out = std::copy_n(digits, nd, out);
+  }
+  w.commit(out);
+  return true;
 }
 
 // Three-way comparison of two UTF-8 strings by their UTF-16 code units; ill-formed sequences
 // compare as U+FFFD, as they are written.
-int utf16_compare(std::string_view a, std::string_view b) noexcept {
-  const std::size_t n = std::min(a.size(), b.size());
-  std::size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
+int utf16_compare_general(std::string_view a, std::string_view b) noexcept {
+  const std::size_t i = first_difference(a.data(), b.data(), std::min(a.size(), b.size()));
   const bool a_end = i == a.size();
   const bool b_end = i == b.size();
   if (a_end && b_end) return 0;
@@ -192,6 +441,16 @@ int utf16_compare(std::string_view a, std::string_view b) noexcept {
   }
   if (ia == a.size() && ib == b.size()) return 0;
   return ia == a.size() ? -1 : 1;
+}
+
+// Keys usually differ in their first, ASCII byte: decide that inline.
+inline int utf16_compare(std::string_view a, std::string_view b) noexcept {
+  if (!a.empty() && !b.empty()) {
+    const auto ca = static_cast<unsigned char>(a[0]);
+    const auto cb = static_cast<unsigned char>(b[0]);
+    if (ca != cb && (ca | cb) < 0x80) return ca < cb ? -1 : 1;
+  }
+  return utf16_compare_general(a, b);
 }
 
 // Sorts `n` entries by key into UTF-16 order and calls `emit(entry, first)` for each distinct
@@ -240,16 +499,12 @@ void for_each_sorted(const Entry* const* entries, std::size_t n, KeyOf key_of, E
   }
 }
 
-bool append_value(const Value& v, std::string& out);
+bool write_value(const Value& v, Writer& w);
 
-void append_key(std::string_view key, std::string& out) {
-  out.push_back('"');
-  append_escaped(key, out);
-  append_literal(out, "\":");
-}
+inline void write_key(std::string_view key, Writer& w) { write_quoted(key, "\"", "\":", w); }
 
-bool append_map(const Value::Map& map, std::string& out) {
-  out.push_back('{');
+bool write_map(const Value::Map& map, Writer& w) {
+  w.put('{');
   bool ok = true;
   // std::map iterates in byte order, which is UTF-16 order unless keys mix U+E000..U+FFFF with
   // supplementary characters or hold ill-formed UTF-8: check, and only sort when needed.
@@ -263,10 +518,10 @@ bool append_map(const Value::Map& map, std::string& out) {
   if (ordered) {
     bool first = true;
     for (const auto& [key, value] : map) {
-      if (!first) out.push_back(',');
+      if (!first) w.put(',');
       first = false;
-      append_key(key, out);
-      ok &= append_value(value, out);
+      write_key(key, w);
+      ok &= write_value(value, w);
     }
   } else {
     using Entry = Value::Map::value_type;
@@ -282,162 +537,149 @@ bool append_map(const Value::Map& map, std::string& out) {
     for_each_sorted(
         entries, n, [](const Entry& e) -> std::string_view { return e.first; },
         [&](const Entry& e, bool first) {
-          if (!first) out.push_back(',');
-          append_key(e.first, out);
-          ok &= append_value(e.second, out);
+          if (!first) w.put(',');
+          write_key(e.first, w);
+          ok &= write_value(e.second, w);
         });
   }
-  out.push_back('}');
+  w.put('}');
   return ok;
 }
 
-bool append_value(const Value& v, std::string& out) {
+bool write_value(const Value& v, Writer& w) {
   switch (v.type()) {
     case Value::Type::kNull:
-      append_literal(out, "null");
+      w.literal("null");
       return true;
     case Value::Type::kBool:
       if (v.as_bool()) {
-        append_literal(out, "true");
+        w.literal("true");
       } else {
-        append_literal(out, "false");
+        w.literal("false");
       }
       return true;
     case Value::Type::kInt:
-      append_integer(v.as_int(), out);
+      write_integer(v.as_int(), w);
       return true;
     case Value::Type::kDouble:
-      if (append_canonical_double(v.as_double(), out)) return true;
-      append_literal(out, "null");
+      if (write_double(v.as_double(), w)) return true;
+      w.literal("null");
       return false;
     case Value::Type::kString:
-      append_json_string(v.as_string(), out);
+      write_string(v.as_string(), w);
       return true;
     case Value::Type::kArray: {
-      out.push_back('[');
+      w.put('[');
       bool ok = true;
       bool first = true;
       for (const Value& e : v.as_array()) {
-        if (!first) out.push_back(',');
+        if (!first) w.put(',');
         first = false;
-        ok &= append_value(e, out);
+        ok &= write_value(e, w);
       }
-      out.push_back(']');
+      w.put(']');
       return ok;
     }
     case Value::Type::kMap:
-      return append_map(v.as_map(), out);
+      return write_map(v.as_map(), w);
   }
   return true;
 }
 
+bool write_attr_value(const AttrValue& v, Writer& w) {
+  switch (v.kind()) {
+    case AttrValue::Kind::kNull:
+      w.literal("null");
+      return true;
+    case AttrValue::Kind::kBool:
+      if (v.as_bool()) {
+        w.literal("true");
+      } else {
+        w.literal("false");
+      }
+      return true;
+    case AttrValue::Kind::kInt:
+      write_integer(v.as_int(), w);
+      return true;
+    case AttrValue::Kind::kDouble:
+      if (write_double(v.as_double(), w)) return true;
+      w.literal("null");
+      return false;
+    case AttrValue::Kind::kString:
+      write_string(v.as_string(), w);
+      return true;
+    case AttrValue::Kind::kValue:
+      return write_value(v.as_value(), w);
+  }
+  return true;
+}
+
+bool write_attributes(std::span<const Attribute> attrs, Writer& w) {
+  const Attribute* inline_entries[kInlineKeys];
+  std::unique_ptr<const Attribute*[]> heap_entries;
+  const Attribute** entries = inline_entries;
+  const std::size_t n = attrs.size();
+  if (n > kInlineKeys) {
+    heap_entries = std::make_unique_for_overwrite<const Attribute*[]>(n);
+    entries = heap_entries.get();
+  }
+  for (std::size_t i = 0; i < n; ++i) entries[i] = &attrs[i];
+  bool ok = true;
+  w.put('{');
+  for_each_sorted(
+      entries, n, [](const Attribute& a) { return a.key; },
+      [&](const Attribute& a, bool first) {
+        if (!first) w.put(',');
+        write_key(a.key, w);
+        ok &= write_attr_value(a.value, w);
+      });
+  w.put('}');
+  return ok;
+}
+
 // Writes `"<32 or 16 hex>"`.
 template <typename Id>
-void append_hex_id(const Id& id, std::string& out) {
-  char buf[2 * sizeof(id.bytes) + 2];
-  buf[0] = '"';
-  id.to_hex(buf + 1);
-  buf[sizeof buf - 1] = '"';
-  out.append(buf, sizeof buf);
+void write_hex_id(const Id& id, Writer& w) {
+  constexpr std::size_t kLen = 2 * sizeof(id.bytes) + 2;
+  char* p = w.reserve(kLen);
+  p[0] = '"';
+  id.to_hex(p + 1);
+  p[kLen - 1] = '"';
+  w.commit(p + kLen);
 }
 
 }  // namespace
 }  // namespace detail
 
 bool append_canonical_double(double d, std::string& out) {
-  if (!std::isfinite(d)) return false;
-  if (d == 0.0) {  // 0.0 and -0.0
-    detail::append_literal(out, "0.0");
-    return true;
-  }
-  // Shortest round-trip digits in scientific form: "-d.ddde+XX" (sign always, >= 2 exp digits).
-  char sci[32];
-  const auto res = std::to_chars(sci, sci + sizeof sci, d, std::chars_format::scientific);
-  const char* end = res.ptr;
-  const char* e = std::find(static_cast<const char*>(sci), end, 'e');
-  int exp10 = 0;
-  std::from_chars(e + (e[1] == '+' ? 2 : 1), end, exp10);
-  if (exp10 < -4 || exp10 >= 16) {  // Python repr switches to exponent form here
-    out.append(sci, static_cast<std::size_t>(end - sci));
-    return true;
-  }
-  const bool negative = sci[0] == '-';
-  const char* m = sci + (negative ? 1 : 0);
-  char digits[20];
-  std::size_t nd = 0;
-  for (const char* p = m; p < e; ++p) {
-    if (*p != '.') digits[nd++] = *p;
-  }
-  char buf[48];
-  std::size_t len = 0;
-  if (negative) buf[len++] = '-';
-  if (exp10 >= 0) {
-    const auto int_digits = static_cast<std::size_t>(exp10) + 1;
-    if (nd <= int_digits) {
-      std::memcpy(buf + len, digits, nd);
-      len += nd;
-      std::memset(buf + len, '0', int_digits - nd);
-      len += int_digits - nd;
-      buf[len++] = '.';
-      buf[len++] = '0';
-    } else {
-      std::memcpy(buf + len, digits, int_digits);
-      len += int_digits;
-      buf[len++] = '.';
-      std::memcpy(buf + len, digits + int_digits, nd - int_digits);
-      len += nd - int_digits;
-    }
-  } else {
-    const auto zeros = static_cast<std::size_t>(-exp10 - 1);
-    buf[len++] = '0';
-    buf[len++] = '.';
-    std::memset(buf + len, '0', zeros);
-    len += zeros;
-    std::memcpy(buf + len, digits, nd);
-    len += nd;
-  }
-  out.append(buf, len);
-  return true;
+  detail::Writer w(out);
+  const bool ok = detail::write_double(d, w);
+  w.flush();
+  return ok;
 }
 
 void append_json_string(std::string_view s, std::string& out) {
-  out.push_back('"');
-  detail::append_escaped(s, out);
-  out.push_back('"');
+  detail::Writer w(out);
+  detail::write_string(s, w);
+  w.flush();
 }
 
 bool utf16_less(std::string_view a, std::string_view b) noexcept {
   return detail::utf16_compare(a, b) < 0;
 }
 
-bool append_canonical_json(const Value& v, std::string& out) { return detail::append_value(v, out); }
+bool append_canonical_json(const Value& v, std::string& out) {
+  detail::Writer w(out);
+  const bool ok = detail::write_value(v, w);
+  w.flush();
+  return ok;
+}
 
 bool append_canonical_json(const AttrValue& v, std::string& out) {
-  switch (v.kind()) {
-    case AttrValue::Kind::kNull:
-      detail::append_literal(out, "null");
-      return true;
-    case AttrValue::Kind::kBool:
-      if (v.as_bool()) {
-        detail::append_literal(out, "true");
-      } else {
-        detail::append_literal(out, "false");
-      }
-      return true;
-    case AttrValue::Kind::kInt:
-      detail::append_integer(v.as_int(), out);
-      return true;
-    case AttrValue::Kind::kDouble:
-      if (append_canonical_double(v.as_double(), out)) return true;
-      detail::append_literal(out, "null");
-      return false;
-    case AttrValue::Kind::kString:
-      append_json_string(v.as_string(), out);
-      return true;
-    case AttrValue::Kind::kValue:
-      return detail::append_value(v.as_value(), out);
-  }
-  return true;
+  detail::Writer w(out);
+  const bool ok = detail::write_attr_value(v, w);
+  w.flush();
+  return ok;
 }
 
 std::string to_canonical_json(const Value& v) {
@@ -449,78 +691,64 @@ std::string to_canonical_json(const Value& v) {
 }
 
 bool append_jsonl_record(const LogRecord& record, std::string& out) {
-  using detail::append_literal;
+  detail::Writer w(out);
   bool ok = true;
   // Top-level keys are ASCII and fixed, so they are written in their canonical order directly.
-  out.push_back('{');
+  w.put('{');
   if (!record.attributes.empty()) {
-    append_literal(out, "\"attributes\":{");
-    const Attribute* inline_entries[detail::kInlineKeys];
-    std::unique_ptr<const Attribute*[]> heap_entries;
-    const Attribute** entries = inline_entries;
-    const std::size_t n = record.attributes.size();
-    if (n > detail::kInlineKeys) {
-      heap_entries = std::make_unique_for_overwrite<const Attribute*[]>(n);
-      entries = heap_entries.get();
-    }
-    for (std::size_t i = 0; i < n; ++i) entries[i] = &record.attributes[i];
-    detail::for_each_sorted(
-        entries, n, [](const Attribute& a) { return a.key; },
-        [&](const Attribute& a, bool first) {
-          if (!first) out.push_back(',');
-          detail::append_key(a.key, out);
-          ok &= append_canonical_json(a.value, out);
-        });
-    append_literal(out, "},");
+    w.literal("\"attributes\":");
+    ok &= detail::write_attributes(record.attributes, w);
+    w.put(',');
   }
-  append_literal(out, "\"body\":");
-  ok &= append_canonical_json(record.body, out);
+  w.literal("\"body\":");
+  ok &= detail::write_attr_value(record.body, w);
   if (const InstrumentationScope* scope = record.instrumentation_scope) {
-    append_literal(out, ",\"instrumentation_scope\":{");
+    w.literal(",\"instrumentation_scope\":{");
     if (!scope->attributes.empty()) {
-      append_literal(out, "\"attributes\":");
-      ok &= detail::append_map(scope->attributes, out);
-      out.push_back(',');
+      w.literal("\"attributes\":");
+      ok &= detail::write_map(scope->attributes, w);
+      w.put(',');
     }
-    append_literal(out, "\"name\":");
-    append_json_string(scope->name, out);
+    w.literal("\"name\":");
+    detail::write_string(scope->name, w);
     if (!scope->version.empty()) {
-      append_literal(out, ",\"version\":");
-      append_json_string(scope->version, out);
+      w.literal(",\"version\":");
+      detail::write_string(scope->version, w);
     }
-    out.push_back('}');
+    w.put('}');
   }
   if (record.observed_time_unix_nano != 0) {
-    append_literal(out, ",\"observed_time_unix_nano\":");
-    detail::append_integer(record.observed_time_unix_nano, out);
+    w.literal(",\"observed_time_unix_nano\":");
+    detail::write_integer(record.observed_time_unix_nano, w);
   }
   if (record.resource != nullptr && !record.resource->attributes.empty()) {
-    append_literal(out, ",\"resource\":{\"attributes\":");
-    ok &= detail::append_map(record.resource->attributes, out);
-    out.push_back('}');
+    w.literal(",\"resource\":{\"attributes\":");
+    ok &= detail::write_map(record.resource->attributes, w);
+    w.put('}');
   }
   // Clamped so that the number always matches the text (the logger clamps before this anyway).
   const int severity = clamp_severity(record.severity_number);
-  append_literal(out, ",\"severity_number\":");
-  detail::append_integer(severity, out);
-  append_literal(out, ",\"severity_text\":\"");
-  out.append(severity_text(severity));
-  out.push_back('"');
+  w.literal(",\"severity_number\":");
+  detail::write_integer(severity, w);
+  w.literal(",\"severity_text\":\"");
+  w.write(severity_text(severity));
+  w.put('"');
   if (record.span_id.valid()) {
-    append_literal(out, ",\"span_id\":");
-    detail::append_hex_id(record.span_id, out);
+    w.literal(",\"span_id\":");
+    detail::write_hex_id(record.span_id, w);
   }
-  append_literal(out, ",\"time_unix_nano\":");
-  detail::append_integer(record.time_unix_nano, out);
+  w.literal(",\"time_unix_nano\":");
+  detail::write_integer(record.time_unix_nano, w);
   if (record.trace_flags != 0) {
-    append_literal(out, ",\"trace_flags\":");
-    detail::append_integer(static_cast<unsigned>(record.trace_flags), out);
+    w.literal(",\"trace_flags\":");
+    detail::write_integer(static_cast<unsigned>(record.trace_flags), w);
   }
   if (record.trace_id.valid()) {
-    append_literal(out, ",\"trace_id\":");
-    detail::append_hex_id(record.trace_id, out);
+    w.literal(",\"trace_id\":");
+    detail::write_hex_id(record.trace_id, w);
   }
-  out.push_back('}');
+  w.put('}');
+  w.flush();
   return ok;
 }
 

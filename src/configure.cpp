@@ -62,10 +62,13 @@ void configure(const ConfigureOptions& options) {
     if (root_level) root->level = *root_level;
     if (options.sinks) root->sinks = *options.sinks;
     if (options.resource_attributes) {
-      if (options.resource_attributes->empty()) {
+      Value::Map merged;
+      if (options.apply_environment) merged = registry.environment_locked().resource_attributes;
+      for (const auto& [k, v] : *options.resource_attributes) merged[k] = v;
+      if (merged.empty()) {
         root->resource.reset();
       } else {
-        root->resource = std::make_shared<const Resource>(Resource{*options.resource_attributes});
+        root->resource = std::make_shared<const Resource>(Resource{std::move(merged)});
       }
     }
     if (suffixes) root->redaction = std::make_shared<const detail::SuffixList>(*suffixes);
@@ -73,6 +76,9 @@ void configure(const ConfigureOptions& options) {
       auto node = registry.get_locked(name);
       node->level = n;
       registry.resolve_subtree_locked(*node);
+    }
+    if (options.apply_environment && (root_level || !levels.empty())) {
+      registry.apply_environment_levels_locked();
     }
     if (options.auto_inject_trace_context || options.baggage_keys || options.include_code_location ||
         options.clock) {

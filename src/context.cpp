@@ -2,23 +2,34 @@
 #include "dagstack/logger/context.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "dagstack/logger/clock.h"
+#include "dagstack/logger/w3c.h"
 #include "detail/context_data.h"
-
-#include <chrono>
 
 namespace dagstack::logger {
 namespace detail {
 namespace {
+// The emit path reads the raw pointer only (trivially destructible, no TLS guard). The owner
+// keeps the installed data alive for as long as it is current, so a guard or Span that ends
+// out of order, or on another thread, can leave a stale context current but never a dangling
+// pointer.
 thread_local const ContextData* tl_current = nullptr;
+thread_local std::shared_ptr<const ContextData> tl_owner;
 }  // namespace
 
 const ContextData* current_context_data() noexcept { return tl_current; }
 
 const ContextData* exchange_current_context_data(const ContextData* data) noexcept {
   const ContextData* prev = tl_current;
+  // Every ContextData is owned by a shared_ptr (Context only holds it that way), so this lock
+  // succeeds for any pointer obtained from a live Context.
+  std::shared_ptr<const ContextData> owner = data ? data->weak_from_this().lock() : nullptr;
   tl_current = data;
+  tl_owner.swap(owner);
+  // `owner` now holds the previous data; it is released here, after the switch. A caller that
+  // restores `prev` later keeps its own reference to it (the guard that installed it).
   return prev;
 }
 
@@ -43,9 +54,8 @@ Context Context::with_span(const TraceId& trace_id, const SpanId& span_id,
 }
 
 Context Context::current() noexcept {
-  const detail::ContextData* d = detail::current_context_data();
-  if (d == nullptr) return Context();
-  return Context(d->shared_from_this());
+  // tl_owner always owns tl_current (see exchange_current_context_data).
+  return Context(detail::tl_owner);
 }
 
 bool Context::has_span() const noexcept { return data_ && data_->has_span(); }
@@ -54,6 +64,18 @@ SpanId Context::span_id() const noexcept { return data_ ? data_->span_id : SpanI
 std::uint8_t Context::trace_flags() const noexcept { return data_ ? data_->trace_flags : 0; }
 const Context::Baggage& Context::baggage() const noexcept {
   return data_ ? data_->baggage : empty_baggage();
+}
+
+const std::string& Context::trace_state() const noexcept {
+  static const std::string empty;
+  return data_ ? data_->trace_state : empty;
+}
+
+Context Context::set_trace_state(std::string_view state) const {
+  std::string normalised = w3c::format_tracestate(w3c::parse_tracestate(state));
+  auto d = copy_data(data_.get());
+  d->trace_state = std::move(normalised);
+  return Context(std::move(d));
 }
 
 std::optional<std::string_view> Context::baggage_value(std::string_view key) const noexcept {
@@ -77,6 +99,7 @@ Context Context::clear_span() const {
   d->trace_id = {};
   d->span_id = {};
   d->trace_flags = 0;
+  d->trace_state.clear();
   d->span_extra.reset();
   return Context(std::move(d));
 }

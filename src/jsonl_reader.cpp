@@ -2,10 +2,17 @@
 #include "dagstack/logger/jsonl_reader.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "dagstack/logger/config_error.h"
 
@@ -13,8 +20,9 @@ namespace dagstack::logger {
 namespace detail {
 namespace {
 
-// Full-precision doubles, UTF-8 validated, and an explicit stack so deep input cannot overflow.
-constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag |
+// Numbers arrive as text (converted below), UTF-8 is validated, and the parser keeps an explicit
+// stack so deep input cannot overflow the call stack.
+constexpr unsigned kParseFlags = rapidjson::kParseNumbersAsStringsFlag |
                                  rapidjson::kParseValidateEncodingFlag |
                                  rapidjson::kParseIterativeFlag;
 // Deeper values are rejected (the conversion below and the Value destructor recurse).
@@ -24,7 +32,20 @@ constexpr int kMaxDepth = 256;
   throw ConfigError("invalid JSON-lines record: " + what);
 }
 
-std::string_view name_of(const rapidjson::Value& s) { return {s.GetString(), s.GetStringLength()}; }
+// Every string (keys included) goes through here. RapidJSON validates the raw bytes and rejects
+// an unpaired high surrogate escape, but decodes an unpaired low one (\udc00-\udfff) into
+// ill-formed UTF-8 (a surrogate, ED B0..BF xx) that the encoder would then replace with U+FFFD:
+// reject any encoded surrogate (ED A0..BF) instead.
+std::string_view name_of(const rapidjson::Value& s) {
+  const std::string_view text(s.GetString(), s.GetStringLength());
+  for (std::size_t i = text.find('\xED'); i != std::string_view::npos;
+       i = text.find('\xED', i + 1)) {
+    if (i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0xA0) {
+      fail("string contains an unpaired surrogate escape");
+    }
+  }
+  return text;
+}
 
 Value to_value(const rapidjson::Value& j, int depth);
 
@@ -49,8 +70,8 @@ Value to_value(const rapidjson::Value& j, int depth) {
     case rapidjson::kStringType:
       return Value(std::string(name_of(j)));
     case rapidjson::kNumberType:
-      // Integers stay integers; a number written with '.', 'e' or 'E', or one beyond int64, is a
-      // double (RapidJSON marks exactly those IsDouble, or not IsInt64).
+      // Integers stay integers (NumberConvertingHandler made doubles of '.'/'e'/'E' tokens);
+      // those beyond int64 become doubles, as Value does.
       if (j.IsInt64()) return Value(j.GetInt64());
       if (j.IsUint64()) return Value(static_cast<double>(j.GetUint64()));
       return Value(j.GetDouble());
@@ -171,23 +192,125 @@ constexpr FieldName kRequired[] = {
     {"instrumentation_scope", kScope},
 };
 
+// The power of ten of the leading digit of a JSON number token ("0.05e3" -> 1); only called for
+// non-zero values. Saturates on absurd exponents.
+long decimal_exponent(std::string_view text) {
+  std::size_t i = text[0] == '-' ? 1 : 0;
+  long int_digits = 0;  // digits before the point
+  long first_nonzero = -1;
+  long position = 0;  // index among the mantissa digits
+  bool in_fraction = false;
+  for (; i < text.size() && text[i] != 'e' && text[i] != 'E'; ++i) {
+    if (text[i] == '.') {
+      in_fraction = true;
+      continue;
+    }
+    if (first_nonzero < 0 && text[i] != '0') first_nonzero = position;
+    if (!in_fraction) ++int_digits;
+    ++position;
+  }
+  long exponent = 0;
+  if (i < text.size()) {
+    ++i;
+    const bool negative = text[i] == '-';
+    if (text[i] == '+' || text[i] == '-') ++i;
+    for (; i < text.size(); ++i) exponent = std::min(exponent * 10 + (text[i] - '0'), 1000000L);
+    if (negative) exponent = -exponent;
+  }
+  return int_digits - 1 - first_nonzero + exponent;
+}
+
+// Forwards RapidJSON's SAX events to a Document, converting number tokens itself:
+// RapidJSON 1.1.0's own double conversion is not correctly rounded near the subnormal range
+// (it reads 1e-324 as NaN and 2e-324 as 5e-324), while std::from_chars is exact. A token with
+// '.', 'e' or 'E' is a double; any other is an integer, stored as a double beyond 64 bits.
+class NumberConvertingHandler {
+ public:
+  explicit NumberConvertingHandler(rapidjson::Document& doc) noexcept : doc_(doc) {}
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(std::int64_t i) { return doc_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+  bool StartObject() { return doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return doc_.EndObject(n); }
+  bool StartArray() { return doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc_.EndArray(n); }
+
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool /*copy*/) {
+    const std::string_view text(s, n);
+    const char* end = s + n;
+    if (text.find_first_of(".eE") == std::string_view::npos) {
+      std::int64_t i = 0;
+      if (std::from_chars(s, end, i).ec == std::errc()) return doc_.Int64(i);
+      std::uint64_t u = 0;
+      if (s[0] != '-' && std::from_chars(s, end, u).ec == std::errc()) return doc_.Uint64(u);
+    }
+    double d = 0;
+    const auto res = std::from_chars(s, end, d);
+    if (res.ec == std::errc::result_out_of_range) {
+      if (decimal_exponent(text) >= 0) {
+        out_of_range_ = std::string(text);
+        return false;
+      }
+      d = s[0] == '-' ? -0.0 : 0.0;  // below the smallest subnormal: rounds to zero
+    } else if (res.ec != std::errc() || res.ptr != end) {
+      out_of_range_ = std::string(text);
+      return false;
+    }
+    return doc_.Double(d);
+  }
+
+  // The number token that stopped the parse, if any.
+  const std::string& out_of_range() const noexcept { return out_of_range_; }
+
+ private:
+  rapidjson::Document& doc_;
+  std::string out_of_range_;
+};
+
+// Parses `line` into `doc`; the whole line must be one JSON value (plus whitespace).
+void parse_document(std::string_view line, rapidjson::Document& doc) {
+  rapidjson::ParseResult result;
+  std::size_t consumed = 0;
+  NumberConvertingHandler handler(doc);
+  auto generator = [&](rapidjson::Document&) {
+    rapidjson::MemoryStream ms(line.data(), line.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+    rapidjson::Reader reader;
+    result = reader.Parse<kParseFlags>(is, handler);
+    consumed = is.Tell();
+    return !result.IsError();
+  };
+  doc.Populate(generator);
+  if (!handler.out_of_range().empty()) fail("number out of range: " + handler.out_of_range());
+  if (result.IsError()) {
+    fail(std::string(rapidjson::GetParseError_En(result.Code())) + " at offset " +
+         std::to_string(result.Offset()));
+  }
+  // RapidJSON stops at a NUL byte as if the input ended there.
+  if (consumed != line.size()) fail("unexpected data at offset " + std::to_string(consumed));
+}
+
 }  // namespace
 }  // namespace detail
 
 OwnedLogRecord parse_jsonl_record(std::string_view line) {
   using namespace detail;  // NOLINT(google-build-using-namespace)
   rapidjson::Document doc;
-  doc.Parse<kParseFlags>(line.data(), line.size());
-  if (doc.HasParseError()) {
-    fail(std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
-         std::to_string(doc.GetErrorOffset()));
-  }
+  parse_document(line, doc);
   if (!doc.IsObject()) fail("not a JSON object");
 
   OwnedLogRecord record;
   unsigned seen = 0;
   std::string severity_text_seen;
-  for (const auto& member : doc.GetObject()) {
+  const rapidjson::Value& root = doc;  // const iterators (clang: -Wambiguous-reversed-operator)
+  for (const auto& member : root.GetObject()) {
     const std::string_view key = name_of(member.name);
     const rapidjson::Value& v = member.value;
     Field field{};

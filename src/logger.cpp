@@ -93,7 +93,7 @@ void dispatch(const SinkList& sinks, const LogRecord& record) noexcept {
 
 // The shared emit path; `explicit_ctx` set means only that context is consulted.
 void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
-                 AttrValue body, AttributeSpan attrs, const std::source_location* loc) {
+                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc) {
   if (severity < kSeverityMin || severity > kSeverityMax) {
     counters().severity_clamped.fetch_add(1, std::memory_order_relaxed);
     const int original = severity;
@@ -132,10 +132,10 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
       }
     }
   }
-  if (settings.include_code_location && loc != nullptr && loc->line() != 0) {
-    buf.set_if_absent({"code.filepath", AttrValue(loc->file_name())});
-    buf.set_if_absent({"code.lineno", static_cast<std::int64_t>(loc->line())});
-    buf.set_if_absent({"code.function", AttrValue(loc->function_name())});
+  if (settings.include_code_location && loc != nullptr && loc->line != 0) {
+    buf.set_if_absent({"code.filepath", AttrValue(loc->file)});
+    buf.set_if_absent({"code.lineno", static_cast<std::int64_t>(loc->line)});
+    buf.set_if_absent({"code.function", AttrValue(loc->function)});
   }
 
   std::forward_list<Value> storage;
@@ -169,8 +169,8 @@ void Logger::reset() { detail::Registry::instance().reset(); }
 
 const std::string& Logger::name() const noexcept { return node_->name; }
 
-void Logger::emit_(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
-                   const std::source_location& loc) const noexcept {
+void Logger::emit_impl(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
+                   const SourceLocation& loc) const noexcept {
   try {
     detail::emit_record(node_.get(), use_context_, severity, ctx, body, attrs, &loc);
   } catch (...) {
@@ -178,7 +178,7 @@ void Logger::emit_(int severity, const Context* ctx, AttrValue body, AttributeSp
   }
 }
 
-void Logger::format_emit_(int severity, fmt::string_view f, fmt::format_args args) const noexcept {
+void Logger::format_emit_impl(int severity, fmt::string_view f, fmt::format_args args) const noexcept {
   try {
     fmt::memory_buffer buf;
     fmt::vformat_to(std::back_inserter(buf), f, args);

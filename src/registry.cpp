@@ -1,6 +1,8 @@
 // registry.cpp: the logger tree, its eager resolution, and the process-wide defaults.
 #include "detail/node.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <unordered_set>
@@ -8,6 +10,7 @@
 #include "dagstack/logger/configure.h"
 #include "dagstack/logger/redaction_config.h"
 #include "dagstack/logger/sinks/console_sink.h"
+#include "detail/internal_channel.h"
 
 namespace dagstack::logger::detail {
 namespace {
@@ -30,9 +33,40 @@ Registry& Registry::instance() {
   static Registry* registry = [] {
     auto* r = new Registry();
     std::atexit([] { (void)shutdown(std::chrono::milliseconds(2000)); });
+    // fork(): hold the registry lock across the fork so the child never inherits it locked by a
+    // thread that does not exist there. The child can then reconfigure and log (docs/index.md).
+    ::pthread_atfork([] { Registry::instance().mutex_.lock(); },
+                     [] { Registry::instance().mutex_.unlock(); },
+                     [] { Registry::instance().mutex_.unlock(); });
     return r;
   }();
+  // Errors found in the environment are reported once, outside the registry lock (the report
+  // itself goes through the registry, so this must come after construction).
+  if (registry->env_report_pending_.load(std::memory_order_relaxed) &&
+      registry->env_report_pending_.exchange(false)) {
+    registry->report_environment_errors();
+  }
   return *registry;
+}
+
+void Registry::report_environment_errors() {
+  std::vector<std::string> errors;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    errors = env_.errors;
+  }
+  for (const auto& e : errors) {
+    report_internal(kSeverityWarn, "ignored a bad environment setting", {{"error.message", e}});
+  }
+}
+
+void Registry::apply_environment_levels_locked() {
+  if (env_.root_level) {
+    root_->level = *env_.root_level;
+  }
+  for (const auto& [name, level] : env_.logger_levels) {
+    get_locked(name)->level = level;
+  }
 }
 
 Registry::Registry() {
@@ -54,6 +88,14 @@ void Registry::install_defaults_locked() {
   s.baggage_keys = default_baggage_keys();
   s.clock = std::shared_ptr<const Clock>(&system_clock(), [](const Clock*) {});
   publish_settings_locked(std::move(s));
+
+  // The environment: levels override, resource attributes are the base.
+  env_ = read_environment();
+  apply_environment_levels_locked();
+  if (!env_.resource_attributes.empty()) {
+    root_->resource = std::make_shared<const Resource>(Resource{env_.resource_attributes});
+  }
+  if (!env_.errors.empty()) env_report_pending_.store(true, std::memory_order_relaxed);
 
   // The internal channel never inherits the root's sinks (no feedback loops) and keeps its own
   // level; the trace channel keeps its own level so spans survive a raised root level.

@@ -1,43 +1,201 @@
-// stacktrace.cpp: stack capture with glibc backtrace() and symbol names via dladdr + the demangler.
+// stacktrace.cpp: stack capture and symbolisation.
+//
+// Capture: glibc backtrace() (the libgcc unwinder over .eh_frame; works without frame pointers
+// and under the sanitizers). Symbolisation, per frame:
+//   1. GCC's libbacktrace (when built with DAGSTACK_LOGGER_HAVE_LIBBACKTRACE, see
+//      cmake/DagstackStacktrace.cmake): DWARF line tables give function, file and line, and
+//      inlined calls appear as frames of their own;
+//   2. libbacktrace's ELF symbol-table lookup: names static functions too, without -rdynamic;
+//   3. dladdr(): names exported symbols (the executable's own need -rdynamic), plus the module
+//      path and offset, which always identify the frame for addr2line.
+// Why this choice: C++23 <stacktrace> is not usable in this C++20 project, and GCC 12's
+// libstdc++ on Debian is built without it (_GLIBCXX_HAVE_STACKTRACE unset, no
+// libstdc++_libbacktrace.a); Clang 14 uses the same libstdc++. libbacktrace.a ships with
+// libgcc-12-dev, which both g++-12 and clang-14 depend on, so both CI builds get file:line.
 #include "detail/stacktrace.h"
 
+#include <cxxabi.h>
 #include <dlfcn.h>
 #include <execinfo.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
-namespace dagstack::logger::detail {
-std::string demangle(const char* name);
+#if defined(DAGSTACK_LOGGER_HAVE_LIBBACKTRACE)
+#include <backtrace.h>
+#endif
 
-std::string capture_stacktrace(int skip) {
-  void* frames[64];
-  const int n = ::backtrace(frames, 64);
-  std::string out;
-  int index = 0;
-  for (int i = skip; i < n; ++i) {
+namespace dagstack::logger {
+namespace detail {
+namespace {
+
+constexpr int kMaxFrames = 64;
+
+struct Frame {
+  std::string function;  // demangled; "" when unknown
+  std::string file;      // "" when unknown
+  int line = 0;
+};
+
+#if defined(DAGSTACK_LOGGER_HAVE_LIBBACKTRACE)
+void ignore_error(void* /*data*/, const char* /*msg*/, int /*errnum*/) {}
+
+int ignore_pcinfo(void*, std::uintptr_t, const char*, int, const char*) { return 0; }
+
+// Every libbacktrace call after the state's creation happens under this mutex. libbacktrace's
+// own thread-safe mode publishes its lazily read debug info with atomics in code that the
+// sanitizers do not see, which ThreadSanitizer reports as races; one lock per symbolised trace
+// is cheap next to the symbolisation and makes the ordering visible. Exceptions are rare.
+std::mutex& bt_mutex() {
+  static std::mutex* m = new std::mutex();  // leaked: usable during static destruction
+  return *m;
+}
+
+backtrace_state* bt_state() {
+  // Created once (single-threaded mode: callers hold bt_mutex); libbacktrace never frees it.
+  // The first lookup reads the debug info of every loaded module (the slow part, ~0.1-0.3 s for
+  // a large binary); it is done here, once.
+  static backtrace_state* state = [] {
+    backtrace_state* s = backtrace_create_state(nullptr, /*threaded=*/0, ignore_error, nullptr);
+    if (s != nullptr) {
+      backtrace_pcinfo(s, reinterpret_cast<std::uintptr_t>(&ignore_pcinfo), ignore_pcinfo, ignore_error,
+                       nullptr);
+    }
+    return s;
+  }();
+  return state;
+}
+
+int on_pcinfo(void* data, std::uintptr_t /*pc*/, const char* file, int line, const char* function) {
+  auto* frames = static_cast<std::vector<Frame>*>(data);
+  Frame f;
+  if (function != nullptr) f.function = demangle(function);
+  if (file != nullptr) f.file = file;
+  f.line = line;
+  frames->push_back(std::move(f));
+  return 0;
+}
+
+void on_syminfo(void* data, std::uintptr_t /*pc*/, const char* symname, std::uintptr_t /*symval*/,
+                std::uintptr_t /*symsize*/) {
+  if (symname != nullptr) *static_cast<std::string*>(data) = demangle(symname);
+}
+#endif
+
+// The frames for one return address (more than one when calls were inlined), innermost first.
+std::vector<Frame> resolve(std::uintptr_t return_address) {
+  // Look up the call instruction, not the instruction after it.
+  const std::uintptr_t pc = return_address - 1;
+  std::vector<Frame> frames;
+#if defined(DAGSTACK_LOGGER_HAVE_LIBBACKTRACE)
+  if (backtrace_state* state = bt_state()) {
+    backtrace_pcinfo(state, pc, on_pcinfo, ignore_error, &frames);
+    // The last frame is the function that really holds `pc` (the others were inlined into it).
+    // DWARF may name it unqualified ("TestBody") or not at all (no debug info); the symbol
+    // table has its full (mangled) name, so prefer that.
+    if (!frames.empty()) {
+      std::string symbol;
+      backtrace_syminfo(state, pc, on_syminfo, ignore_error, &symbol);
+      if (!symbol.empty()) frames.back().function = std::move(symbol);
+    }
+  }
+#endif
+  if (frames.empty()) frames.emplace_back();
+  Frame& outer = frames.back();
+  if (outer.file.empty()) {
+    // No line info: fall back to dladdr for a name and to module+offset for the location.
     Dl_info info{};
-    std::string function = "??";
-    std::string module = "??";
-    std::uintptr_t offset = 0;
-    if (::dladdr(frames[i], &info) != 0) {
-      if (info.dli_sname != nullptr) function = demangle(info.dli_sname);
-      if (info.dli_fname != nullptr) module = info.dli_fname;
-      if (info.dli_fbase != nullptr) {
-        offset = reinterpret_cast<std::uintptr_t>(frames[i]) - reinterpret_cast<std::uintptr_t>(info.dli_fbase);
+    if (::dladdr(reinterpret_cast<void*>(pc), &info) != 0) {
+      if (outer.function.empty() && info.dli_sname != nullptr) outer.function = demangle(info.dli_sname);
+      if (info.dli_fname != nullptr) {
+        char offset[32];
+        std::snprintf(offset, sizeof offset, "+0x%zx",
+                      static_cast<std::size_t>(pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
+        outer.file = std::string(info.dli_fname) + offset;
+        outer.line = 0;
       }
     }
-    char line[64];
-    std::snprintf(line, sizeof line, "#%d ", index++);
-    out += line;
-    out += function;
-    out += " at ";
-    out += module;
-    std::snprintf(line, sizeof line, "+0x%zx\n", static_cast<std::size_t>(offset));
-    out += line;
+  }
+  return frames;
+}
+
+// Leading frames of this library's own machinery, dropped from the top of a trace.
+bool is_internal(std::string_view function) noexcept {
+  static constexpr std::string_view kInternal[] = {
+      "dagstack::logger::detail::",
+      "dagstack::logger::current_stacktrace",
+      "dagstack::logger::throw_with_stacktrace<",
+      "dagstack::logger::Logger::exception",
+      "dagstack::logger::Span::record_exception(",
+  };
+  for (std::string_view marker : kInternal) {
+    if (function.find(marker) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                             std::free);
+  return (status == 0 && out) ? std::string(out.get()) : std::string(name);
+}
+
+__attribute__((noinline)) std::vector<std::uintptr_t> capture_stack_frames() {
+  void* raw[kMaxFrames + 1];
+  const int n = ::backtrace(raw, kMaxFrames + 1);
+  std::vector<std::uintptr_t> out;
+  // raw[0] is this function.
+  for (int i = 1; i < n; ++i) out.push_back(reinterpret_cast<std::uintptr_t>(raw[i]));
+  return out;
+}
+
+std::string symbolize_stack_frames(const std::vector<std::uintptr_t>& frames) {
+#if defined(DAGSTACK_LOGGER_HAVE_LIBBACKTRACE)
+  std::lock_guard<std::mutex> lock(bt_mutex());
+#endif
+  std::string out;
+  int index = 0;
+  bool leading = true;
+  for (std::uintptr_t address : frames) {
+    if (address == 0 || address == ~std::uintptr_t{0}) continue;
+    for (const Frame& f : resolve(address)) {
+      if (leading && is_internal(f.function)) continue;
+      leading = false;
+      out += '#';
+      out += std::to_string(index++);
+      out += ' ';
+      out += f.function.empty() ? std::string_view("??") : std::string_view(f.function);
+      if (!f.file.empty()) {
+        out += " at ";
+        out += f.file;
+        if (f.line > 0) {
+          out += ':';
+          out += std::to_string(f.line);
+        }
+      }
+      out += '\n';
+    }
   }
   return out;
 }
 
-}  // namespace dagstack::logger::detail
+__attribute__((noinline)) std::string capture_stacktrace() {
+  return symbolize_stack_frames(capture_stack_frames());
+}
+
+}  // namespace detail
+
+__attribute__((noinline)) std::string current_stacktrace() {
+  return detail::symbolize_stack_frames(detail::capture_stack_frames());
+}
+
+}  // namespace dagstack::logger

@@ -13,6 +13,7 @@
 #include "dagstack/logger/redaction_config.h"
 #include "dagstack/logger/severity.h"
 #include "dagstack/logger/sink.h"
+#include "dagstack/logger/source_location.h"
 #include "dagstack/logger/sinks/console_sink.h"
 #include "dagstack/logger/sinks/in_memory_sink.h"
 #include "dagstack/logger/trace_ids.h"

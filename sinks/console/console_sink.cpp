@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dagstack/logger/canonical_json.h"
+#include "detail/internal_channel.h"
 
 namespace dagstack::logger {
 namespace {
@@ -79,7 +80,9 @@ class ConsoleSink final : public Sink {
     if (pretty_) {
       line_ = format_pretty(record);
     } else {
-      append_jsonl_record(record, line_);
+      if (!append_jsonl_record(record, line_)) {
+        detail::counters().encode_errors.fetch_add(1, std::memory_order_relaxed);
+      }
     }
     line_.push_back('\n');
     if (options_.ostream != nullptr) {

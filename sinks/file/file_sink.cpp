@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -76,16 +77,16 @@ FileSink::FileSink(const FileSinkOptions& options)
       buffer_bytes_(options.buffer_bytes),
       flush_severity_(options.flush_severity),
       flush_interval_(options.flush_interval),
-      fsync_(options.fsync) {
+      fsync_(options.fsync),
+      timer_enabled_(options.buffer_bytes > 0 && options.flush_interval.count() > 0) {
   Failure failure;
   if (!open_locked(failure)) {
     throw ConfigError("file sink: cannot open '" + path_ + "': " + error_text(failure.err));
   }
-  stats_.write_errors = 0;  // the constructor's own open is not a write error
   buffer_.reserve(buffer_bytes_ + 4096);
   rotate_from_.reserve(path_.size() + 16);
   rotate_to_.reserve(path_.size() + 16);
-  if (buffer_bytes_ > 0 && flush_interval_.count() > 0) {
+  if (timer_enabled_) {
     timer_ = std::thread([this] { timer_loop(); });
   }
 }
@@ -170,9 +171,23 @@ void FileSink::rotate_locked(Failure& failure) {
     fd_ = -1;
   }
   if (keep_ > 0) {
-    numbered(path_, keep_, rotate_to_);
-    ::unlink(rotate_to_.c_str());
-    for (int i = keep_ - 1; i >= 1; --i) {
+    if (highest_archive_ < 0) {
+      // First rotation: find the highest archive left by earlier runs (probed once).
+      highest_archive_ = 0;
+      for (int i = keep_; i >= 1; --i) {
+        numbered(path_, i, rotate_to_);
+        if (::access(rotate_to_.c_str(), F_OK) == 0) {
+          highest_archive_ = i;
+          break;
+        }
+      }
+    }
+    if (highest_archive_ >= keep_) {
+      numbered(path_, keep_, rotate_to_);
+      ::unlink(rotate_to_.c_str());
+    }
+    // Renaming a missing archive is a no-op in the Go algorithm, so start at the highest one.
+    for (int i = std::min(highest_archive_, keep_ - 1); i >= 1; --i) {
       numbered(path_, i, rotate_from_);
       numbered(path_, i + 1, rotate_to_);
       if (::rename(rotate_from_.c_str(), rotate_to_.c_str()) != 0 && errno != ENOENT) {
@@ -185,6 +200,7 @@ void FileSink::rotate_locked(Failure& failure) {
       ++stats_.write_errors;
       failure.set("file rotation rename failed", errno);
     }
+    highest_archive_ = std::min(highest_archive_ + 1, keep_);
   } else if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
     ++stats_.write_errors;
     failure.set("file rotation delete failed", errno);
@@ -223,7 +239,7 @@ void FileSink::emit(const LogRecord& record) {
         buffer_.clear();
       }
     }
-    if (buffer_.empty() && timer_.joinable()) first_pending_ = std::chrono::steady_clock::now();
+    if (buffer_.empty() && timer_enabled_) first_pending_ = std::chrono::steady_clock::now();
     buffer_.append(line);
     ++pending_records_;
     if (record.severity_number >= flush_severity_) {

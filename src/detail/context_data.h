@@ -20,6 +20,7 @@ struct ContextData : std::enable_shared_from_this<ContextData> {
   SpanId span_id;
   std::uint8_t trace_flags = 0;
   Context::Baggage baggage;
+  std::string trace_state;              // W3C tracestate, normalised ("" = none)
   std::vector<SinkOverride> overrides;  // innermost last
   // Opaque per-span extras set by the tracing layers (e.g. the span kind), keyed by name.
   std::shared_ptr<const void> span_extra;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dagstack/logger/clock.h"
+#include "dagstack/logger/environment.h"
 #include "dagstack/logger/log_record.h"
 #include "dagstack/logger/logger.h"
 
@@ -93,6 +94,10 @@ class Registry {
   void publish_settings_locked(Settings s);
 
   std::shared_ptr<Node> root_locked() const { return root_; }
+  // The environment read when the registry was (re)built.
+  const EnvironmentConfig& environment_locked() const noexcept { return env_; }
+  // Applies the environment's levels (the operator's override) to the tree.
+  void apply_environment_levels_locked();
   // Every sink held explicitly by a registry node (deduplicated).
   SinkList all_sinks();
 
@@ -100,7 +105,11 @@ class Registry {
   Registry();
   void install_defaults_locked();
 
+  void report_environment_errors();
+
   std::mutex mutex_;
+  std::atomic<bool> env_report_pending_{false};
+  EnvironmentConfig env_;
   std::uint64_t generation_ = 0;
   std::shared_ptr<Node> root_;
   std::unordered_map<std::string, std::shared_ptr<Node>> nodes_;

@@ -3,10 +3,16 @@
 
 #include <string>
 
+#include "dagstack/logger/stacktrace.h"
+
 namespace dagstack::logger::detail {
 
-// One frame per line, innermost first: "#N function at module+offset". Skips `skip` frames of
-// its own callers. Never throws except std::bad_alloc; returns "" when unavailable.
-std::string capture_stacktrace(int skip);
+// The calling thread's stack in the format of current_stacktrace(): one frame per line,
+// innermost first, this library's own leading frames left out. Never throws except
+// std::bad_alloc; returns "" when unavailable.
+std::string capture_stacktrace();
+
+// The demangled form of a C++ symbol or type name (the input itself when it is not mangled).
+std::string demangle(const char* name);
 
 }  // namespace dagstack::logger::detail

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dagstack/logger/canonical_json.h"
+#include "dagstack/logger/jsonl_reader.h"
 #include "dagstack/logger/value.h"
 
 namespace dagstack::logger {
@@ -102,6 +103,35 @@ TEST(CanonicalJsonConformanceTest, AllVectorsEncodeToExpected) {
     EXPECT_EQ(to_canonical_json(v.input), v.expected) << "line " << v.line;
   }
   EXPECT_EQ(passed, 400);
+}
+
+// The same vectors through the library's own reader: each input, as the body of a record line,
+// parses and re-encodes to the expected canonical text.
+TEST(CanonicalJsonConformanceTest, VectorsThroughTheJsonlReader) {
+  std::istringstream in(read_file("canonical_json_vectors.jsonl"));
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    rapidjson::Document doc;
+    doc.Parse<kParseFlags>(line.data(), line.size());
+    ASSERT_FALSE(doc.HasParseError());
+    // The raw text of "input": between `{"input": ` and `, "expected": ` on the line.
+    const std::string expected = str(doc["expected"]);
+    const std::size_t start = line.find(':') + 1;
+    const std::size_t end = line.rfind(", \"expected\":");
+    ASSERT_NE(end, std::string::npos);
+    const std::string record = R"({"body":)" + line.substr(start, end - start) +
+                               R"(,"instrumentation_scope":{"name":"c"},"severity_number":9,)"
+                               R"("severity_text":"INFO","time_unix_nano":0})";
+    const std::string encoded = to_jsonl(parse_jsonl_record(record));
+    EXPECT_EQ(encoded, R"({"body":)" + expected +
+                           R"(,"instrumentation_scope":{"name":"c"},"severity_number":9,)"
+                           R"("severity_text":"INFO","time_unix_nano":0})")
+        << line;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 400);
 }
 
 // The canonical text is a fixed point: parse(expected) encodes to expected again.

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -180,6 +181,56 @@ TEST(CanonicalJsonTest, RandomDoublesRoundTripAndFollowTheShapeRules) {
   }
 }
 
+// Python repr() rebuilt with plain string operations from std::to_chars's shortest digits.
+std::string reference_repr(double d) {
+  if (d == 0.0) return "0.0";
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  const std::string sci(buf, res.ptr);
+  const auto e = sci.find('e');
+  const int exp10 = std::stoi(sci.substr(e + 1));
+  if (exp10 < -4 || exp10 >= 16) return sci;
+  std::string sign = sci[0] == '-' ? "-" : "";
+  std::string digits;
+  for (char c : sci.substr(sign.size(), e - sign.size())) {
+    if (c != '.') digits += c;
+  }
+  if (exp10 < 0) return sign + "0." + std::string(static_cast<std::size_t>(-exp10 - 1), '0') + digits;
+  const auto int_digits = static_cast<std::size_t>(exp10) + 1;
+  if (digits.size() <= int_digits) return sign + digits + std::string(int_digits - digits.size(), '0') + ".0";
+  return sign + digits.substr(0, int_digits) + "." + digits.substr(int_digits);
+}
+
+TEST(CanonicalJsonTest, ShortDecimalsMatchTheReference) {
+  std::mt19937_64 rng(777);
+  const double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+  for (int i = 0; i < 300000; ++i) {
+    // Integers of 1 to 16 digits scaled by 10^-k: the values people log (12.5, 0.25, 99.95).
+    const int digits = 1 + static_cast<int>(rng() % 16);
+    std::uint64_t bound = 1;
+    for (int k = 0; k < digits; ++k) bound *= 10;
+    const auto m = static_cast<double>(rng() % bound);
+    const double d = (rng() & 1 ? -1 : 1) * m / kPow10[rng() % 7];
+    ASSERT_EQ(encode_double(d), reference_repr(d)) << reference_repr(d);
+  }
+  for (double d : {0.001, 0.002, 0.0015, 0.1, 0.25, 12.5, 99.95, 999999999999999.9, 1e15 - 1,
+                   1e15, 1e15 + 0.5, 0.000999, 123456789012.345, 0.30000000000000004}) {
+    EXPECT_EQ(encode_double(d), reference_repr(d)) << reference_repr(d);
+    EXPECT_EQ(encode_double(-d), reference_repr(-d)) << reference_repr(-d);
+  }
+}
+
+TEST(CanonicalJsonTest, RandomBitPatternsMatchTheReference) {
+  std::mt19937_64 rng(4242);
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint64_t bits = rng();
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    if (!std::isfinite(d)) continue;
+    ASSERT_EQ(encode_double(d), reference_repr(d));
+  }
+}
+
 TEST(CanonicalJsonTest, NonFiniteDoubles) {
   const double kNonFinite[] = {std::numeric_limits<double>::quiet_NaN(),
                                std::numeric_limits<double>::infinity(),
@@ -250,6 +301,69 @@ TEST(CanonicalJsonTest, LongStringsTakeEveryPath) {
                                                                    : std::string(special);
       expected.insert(pos, escaped);
       EXPECT_EQ(json_string(s), "\"" + expected + "\"") << pos << " " << special;
+    }
+  }
+}
+
+// Escapes well-formed UTF-8 byte by byte: the rules of §1.5, written the simple way.
+std::string reference_json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+TEST(CanonicalJsonTest, RandomStringsMatchTheReferenceEscaper) {
+  std::mt19937 rng(2024);
+  const char* pieces[] = {"a", "b", "Z", " ", "~", "\x7f", "\"", "\\", "\n", "\t", "\x01", "\x1f",
+                          "é", "я", "€", "\u2028", "💎", "\U0010FFFF", "\ufffd", "abcdefgh",
+                          "0123456789abcdef"};
+  std::uniform_int_distribution<std::size_t> pick(0, std::size(pieces) - 1);
+  for (int i = 0; i < 20000; ++i) {
+    // Mostly short strings (every tail length), some past the encoder's staging buffer.
+    const std::size_t count = i % 100 == 0 ? 3000 : static_cast<std::size_t>(rng() % 24);
+    std::string s;
+    for (std::size_t k = 0; k < count; ++k) s += pieces[pick(rng)];
+    ASSERT_EQ(json_string(s), reference_json_string(s));
+    // Also as a key and inside a record-sized document.
+    ASSERT_EQ(encode(Value::map({{s, s}})), "{" + reference_json_string(s) + ":" +
+                                                reference_json_string(s) + "}");
+  }
+}
+
+TEST(CanonicalJsonTest, EveryLengthAndSpecialPosition) {
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+  for (std::size_t len = 0; len <= alphabet.size(); ++len) {
+    const std::string base = alphabet.substr(0, len);
+    ASSERT_EQ(json_string(base), "\"" + base + "\"");
+    for (std::size_t pos = 0; pos <= len; ++pos) {
+      for (const char* special : {"\"", "\\", "\x02", "ä", "\xff"}) {
+        std::string s = base;
+        s.insert(pos, special);
+        std::string expected = base;
+        expected.insert(pos, std::string(special) == "\xff" ? "\uFFFD"
+                                 : reference_json_string(special).substr(
+                                       1, reference_json_string(special).size() - 2));
+        ASSERT_EQ(json_string(s), "\"" + expected + "\"") << len << " " << pos;
+      }
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -151,6 +152,53 @@ TEST(JsonlReaderTest, FullPrecisionDoubles) {
     EXPECT_EQ(r.body.as_double(), expected) << t;
   }
   expect_round_trip(minimal_with(R"("body":"hi")", R"("body":0.30000000000000004)"));
+}
+
+TEST(JsonlReaderTest, SubnormalBoundaryIsCorrectlyRounded) {
+  // Found by jsonl_reader_fuzz: RapidJSON's own conversion reads 1e-324 as NaN and 2e-324 as
+  // 5e-324; the reader converts number tokens with std::from_chars instead.
+  struct Case {
+    const char* text;
+    double value;
+  };
+  const Case cases[] = {{"1e-324", 0.0},
+                        {"2e-324", 0.0},
+                        {"2.4703282292062327e-324", 0.0},
+                        {"2.4703282292062328e-324", 5e-324},
+                        {"3e-324", 5e-324},
+                        {"1e-400", 0.0},
+                        {"0.000001e-320", 0.0},
+                        {"4e-320", 4e-320},
+                        {"1.7976931348623157e308", 1.7976931348623157e308}};
+  for (const Case& c : cases) {
+    const OwnedLogRecord r = parse_jsonl_record(minimal_with(R"("hi")", c.text));
+    ASSERT_TRUE(r.body.is_double()) << c.text;
+    EXPECT_EQ(r.body.as_double(), c.value) << c.text;
+  }
+  const OwnedLogRecord neg = parse_jsonl_record(minimal_with(R"("hi")", "-1e-400"));
+  EXPECT_TRUE(std::signbit(neg.body.as_double()));
+  EXPECT_EQ(to_jsonl(neg).substr(0, 13), R"({"body":0.0,")");
+}
+
+TEST(JsonlReaderTest, RejectsNumbersBeyondDoubleRange) {
+  expect_rejected(minimal_with(R"("hi")", "1.7976931348623159e308"),
+                  "number out of range: 1.7976931348623159e308");
+  expect_rejected(minimal_with(R"("hi")", "179769313486231590000" + std::string(288, '0')),
+                  "number out of range");
+  expect_rejected(minimal_with(R"("hi")", "-1" + std::string(400, '0')), "invalid JSON-lines record");
+  // Long mantissas with large exponents are fine when the value is in range.
+  const OwnedLogRecord r =
+      parse_jsonl_record(minimal_with(R"("hi")", "0." + std::string(400, '0') + "1e400"));
+  EXPECT_EQ(r.body.as_double(), 0.1);
+}
+
+TEST(JsonlReaderTest, HugeIntegersBecomeDoubles) {
+  const OwnedLogRecord r =
+      parse_jsonl_record(minimal_with(R"("hi")", "1" + std::string(30, '0')));
+  ASSERT_TRUE(r.body.is_double());
+  EXPECT_EQ(r.body.as_double(), 1e30);
+  const OwnedLogRecord u = parse_jsonl_record(minimal_with(R"("hi")", "18446744073709551615"));
+  EXPECT_EQ(u.body.as_double(), 18446744073709551615.0);
 }
 
 TEST(JsonlReaderTest, StringsWithEscapesAndUnicode) {
@@ -302,10 +350,25 @@ TEST(JsonlReaderTest, RejectsInvalidUtf8) {
   expect_rejected(minimal_with(R"("hi")", R"("\ud800")"), "invalid JSON-lines record");
 }
 
+TEST(JsonlReaderTest, RejectsUnpairedSurrogateEscapes) {
+  // Found by jsonl_reader_fuzz: RapidJSON decodes a lone low surrogate into ill-formed UTF-8.
+  expect_rejected(minimal_with(R"("hi")", R"("#\udc8e")"), "unpaired surrogate escape");
+  expect_rejected(minimal_with(R"("hi")", R"("\udfff")"), "unpaired surrogate escape");
+  expect_rejected(minimal_with(R"("hi")", R"({"\udc00":1})"), "unpaired surrogate escape");
+  expect_rejected(minimal_with(R"("hi")", R"("\ud83d")"), "invalid JSON-lines record");
+  // A proper pair, and the BMP characters around the surrogate range, are fine.
+  const OwnedLogRecord r =
+      parse_jsonl_record(minimal_with(R"("hi")", R"("\ud83d\udc8e\ud7ff\ue000\u00ed")"));
+  EXPECT_EQ(r.body.as_string(), "💎\ud7ff\ue000í");
+}
+
 TEST(JsonlReaderTest, EmbeddedNulInTheLineIsAnError) {
   std::string line = kMinimal;
   line.insert(1, 1, '\0');
   expect_rejected(line, "invalid JSON-lines record");
+  // RapidJSON alone would stop at the NUL and accept the record before it.
+  expect_rejected(std::string(kMinimal) + std::string(1, '\0') + "junk", "unexpected data at offset");
+  expect_rejected(std::string(kMinimal) + std::string(1, '\0'), "unexpected data at offset");
 }
 
 TEST(JsonlReaderTest, NestingLimit) {

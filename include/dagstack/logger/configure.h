@@ -36,6 +36,8 @@ struct ConfigureOptions {
   std::optional<std::vector<std::string>> baggage_keys;  // default: default_baggage_keys()
   std::optional<bool> include_code_location;      // default false: add code.filepath/lineno/function
   std::shared_ptr<const Clock> clock;             // nullptr = keep; default system_clock()
+  bool apply_environment = true;                  // default true: DAGSTACK_LOG_LEVEL levels win over
+                                                  // these; OTEL_* resource attributes are the base
 };
 
 // Validates every option, then applies the ones that are set. Throws ConfigError (before

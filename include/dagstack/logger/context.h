@@ -48,6 +48,8 @@ class Context {
   const Baggage& baggage() const noexcept;
   // The baggage value for `key`, if any.
   std::optional<std::string_view> baggage_value(std::string_view key) const noexcept;
+  // The W3C `tracestate` carried with the span ("" when none).
+  const std::string& trace_state() const noexcept;
 
   // A copy of this context with the span replaced.
   Context set_span(const TraceId& trace_id, const SpanId& span_id,
@@ -56,6 +58,9 @@ class Context {
   Context clear_span() const;
   // A copy with `key` set to `value` in the baggage (replacing an existing entry).
   Context set_baggage(std::string_view key, std::string_view value) const;
+  // A copy carrying the W3C `tracestate` header `state` (normalised; "" clears it). Throws
+  // std::invalid_argument when `state` is not a valid tracestate (see w3c.h).
+  Context set_trace_state(std::string_view state) const;
 
   // Internal: the shared data (nullptr for the empty context).
   const detail::ContextData* data() const noexcept { return data_.get(); }

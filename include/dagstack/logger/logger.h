@@ -5,7 +5,6 @@
 #include <chrono>
 #include <exception>
 #include <memory>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "dagstack/logger/log_record.h"
 #include "dagstack/logger/severity.h"
 #include "dagstack/logger/sink.h"
+#include "dagstack/logger/source_location.h"
 
 namespace dagstack::logger {
 
@@ -61,34 +61,34 @@ class Logger {
   // `log.info("paid", {{"order.id", 42}, {"currency", "EUR"}})`. The call site's location is
   // added as code.* attributes when configured. Never throws.
   void trace(AttrValue body, AttributeSpan attrs = {},
-             std::source_location loc = std::source_location::current()) noexcept {
-    if (is_enabled(kSeverityTrace)) emit_(kSeverityTrace, nullptr, body, attrs, loc);
+             SourceLocation loc = SourceLocation::current()) noexcept {
+    if (is_enabled(kSeverityTrace)) emit_impl(kSeverityTrace, nullptr, body, attrs, loc);
   }
   void debug(AttrValue body, AttributeSpan attrs = {},
-             std::source_location loc = std::source_location::current()) noexcept {
-    if (is_enabled(kSeverityDebug)) emit_(kSeverityDebug, nullptr, body, attrs, loc);
+             SourceLocation loc = SourceLocation::current()) noexcept {
+    if (is_enabled(kSeverityDebug)) emit_impl(kSeverityDebug, nullptr, body, attrs, loc);
   }
   void info(AttrValue body, AttributeSpan attrs = {},
-            std::source_location loc = std::source_location::current()) noexcept {
-    if (is_enabled(kSeverityInfo)) emit_(kSeverityInfo, nullptr, body, attrs, loc);
+            SourceLocation loc = SourceLocation::current()) noexcept {
+    if (is_enabled(kSeverityInfo)) emit_impl(kSeverityInfo, nullptr, body, attrs, loc);
   }
   void warn(AttrValue body, AttributeSpan attrs = {},
-            std::source_location loc = std::source_location::current()) noexcept {
-    if (is_enabled(kSeverityWarn)) emit_(kSeverityWarn, nullptr, body, attrs, loc);
+            SourceLocation loc = SourceLocation::current()) noexcept {
+    if (is_enabled(kSeverityWarn)) emit_impl(kSeverityWarn, nullptr, body, attrs, loc);
   }
   void error(AttrValue body, AttributeSpan attrs = {},
-             std::source_location loc = std::source_location::current()) noexcept {
-    if (is_enabled(kSeverityError)) emit_(kSeverityError, nullptr, body, attrs, loc);
+             SourceLocation loc = SourceLocation::current()) noexcept {
+    if (is_enabled(kSeverityError)) emit_impl(kSeverityError, nullptr, body, attrs, loc);
   }
   void fatal(AttrValue body, AttributeSpan attrs = {},
-             std::source_location loc = std::source_location::current()) noexcept {
-    if (is_enabled(kSeverityFatal)) emit_(kSeverityFatal, nullptr, body, attrs, loc);
+             SourceLocation loc = SourceLocation::current()) noexcept {
+    if (is_enabled(kSeverityFatal)) emit_impl(kSeverityFatal, nullptr, body, attrs, loc);
   }
   // Emit at any number; numbers outside [1, 24] are clamped and reported on the internal
   // channel.
   void log(int severity_number, AttrValue body, AttributeSpan attrs = {},
-           std::source_location loc = std::source_location::current()) noexcept {
-    if (is_enabled(clamp_severity(severity_number))) emit_(severity_number, nullptr, body, attrs, loc);
+           SourceLocation loc = SourceLocation::current()) noexcept {
+    if (is_enabled(clamp_severity(severity_number))) emit_impl(severity_number, nullptr, body, attrs, loc);
   }
 
   // fmt-style bodies: `log.info("user {} logged in", name)`. Formatting happens only when the
@@ -97,57 +97,57 @@ class Logger {
   template <typename... Args>
     requires(sizeof...(Args) > 0)
   void trace(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityTrace)) format_emit_(kSeverityTrace, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityTrace)) format_emit_impl(kSeverityTrace, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
     requires(sizeof...(Args) > 0)
   void debug(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityDebug)) format_emit_(kSeverityDebug, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityDebug)) format_emit_impl(kSeverityDebug, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
     requires(sizeof...(Args) > 0)
   void info(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityInfo)) format_emit_(kSeverityInfo, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityInfo)) format_emit_impl(kSeverityInfo, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
     requires(sizeof...(Args) > 0)
   void warn(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityWarn)) format_emit_(kSeverityWarn, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityWarn)) format_emit_impl(kSeverityWarn, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
     requires(sizeof...(Args) > 0)
   void error(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityError)) format_emit_(kSeverityError, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityError)) format_emit_impl(kSeverityError, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
     requires(sizeof...(Args) > 0)
   void fatal(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityFatal)) format_emit_(kSeverityFatal, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityFatal)) format_emit_impl(kSeverityFatal, f, fmt::make_format_args(args...));
   }
 
   // Explicit-context variants: the trace ids and baggage come from `ctx` only, never from the
   // thread's current context, whatever auto_inject_trace_context says.
   void trace_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityTrace)) emit_(kSeverityTrace, &ctx, body, attrs, {});
+    if (is_enabled(kSeverityTrace)) emit_impl(kSeverityTrace, &ctx, body, attrs, {});
   }
   void debug_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityDebug)) emit_(kSeverityDebug, &ctx, body, attrs, {});
+    if (is_enabled(kSeverityDebug)) emit_impl(kSeverityDebug, &ctx, body, attrs, {});
   }
   void info_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityInfo)) emit_(kSeverityInfo, &ctx, body, attrs, {});
+    if (is_enabled(kSeverityInfo)) emit_impl(kSeverityInfo, &ctx, body, attrs, {});
   }
   void warn_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityWarn)) emit_(kSeverityWarn, &ctx, body, attrs, {});
+    if (is_enabled(kSeverityWarn)) emit_impl(kSeverityWarn, &ctx, body, attrs, {});
   }
   void error_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityError)) emit_(kSeverityError, &ctx, body, attrs, {});
+    if (is_enabled(kSeverityError)) emit_impl(kSeverityError, &ctx, body, attrs, {});
   }
   void fatal_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityFatal)) emit_(kSeverityFatal, &ctx, body, attrs, {});
+    if (is_enabled(kSeverityFatal)) emit_impl(kSeverityFatal, &ctx, body, attrs, {});
   }
   void log_ctx(const Context& ctx, int severity_number, AttrValue body,
                AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(clamp_severity(severity_number))) emit_(severity_number, &ctx, body, attrs, {});
+    if (is_enabled(clamp_severity(severity_number))) emit_impl(severity_number, &ctx, body, attrs, {});
   }
 
   // Logs an exception at ERROR (17) with exception.type (demangled), exception.message and
@@ -212,9 +212,9 @@ class Logger {
   explicit Logger(std::shared_ptr<detail::Node> node, bool use_context = true) noexcept;
 
  private:
-  void emit_(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
-             const std::source_location& loc) const noexcept;
-  void format_emit_(int severity, fmt::string_view f, fmt::format_args args) const noexcept;
+  void emit_impl(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
+             const SourceLocation& loc) const noexcept;
+  void format_emit_impl(int severity, fmt::string_view f, fmt::format_args args) const noexcept;
 
   std::shared_ptr<detail::Node> node_;
   const detail::NodeGate* gate_;

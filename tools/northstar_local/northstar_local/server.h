@@ -31,6 +31,9 @@
 
 namespace northstar_local {
 
+// Thread-safety of the structs below: they are plain values with no synchronisation; copy them
+// freely, but do not write one from two threads at once. Server is the only synchronised type.
+
 // Path of the ingest endpoint, as deployed on Supabase. Sub-paths (`<kIngestPath>/...`) reach the
 // same handler, as they do on Supabase; the query string is ignored.
 inline constexpr std::string_view kIngestPath = "/functions/v1/ingest-traces";
@@ -84,7 +87,7 @@ struct RequestLogEntry {
   std::chrono::system_clock::time_point received_at;
   std::string method;
   std::string path;  // without the query string
-  std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // as received, sorted by name
   std::size_t body_bytes = 0;
   std::string body;           // request body as received (after Content-Encoding decoding)
   int status = 0;             // status code sent
@@ -229,7 +232,8 @@ class Server {
   // accepts connections. Throws std::runtime_error if the port cannot be bound. No-op if running.
   // A stopped server can be started again (same store; port 0 picks a new port).
   void start();
-  // Stops listening and waits for in-flight requests (injected delays are cut short). Idempotent.
+  // Stops listening, closes idle keep-alive connections and waits for the requests being answered
+  // (injected delays are cut short, so this returns promptly). Idempotent.
   void stop();
   bool running() const;
 
@@ -249,6 +253,8 @@ class Server {
   void add_prompt_version(std::string_view project_id, std::string_view prompt_version_id);
 
   // --- Fault injection (see FaultState for semantics) ---
+  // Sets the fail fields of FaultState (and clears fail_retry_after_s; use set_faults() to send
+  // Retry-After). Throws std::invalid_argument for a status outside 100..599.
   void fail_next(int count, int status = 503, bool ingest_anyway = false);
   void bad_body_next(int count, bool ingest_anyway = false);
   void set_delay(std::chrono::milliseconds delay);

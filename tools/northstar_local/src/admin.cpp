@@ -38,8 +38,12 @@ std::string request_entry_json(const RequestLogEntry& entry, bool with_body) {
   out += ",\"headers\":[";
   for (std::size_t i = 0; i < entry.headers.size(); ++i) {
     if (i > 0) out += ",";
-    out += "[" + json_quote(decode_utf8_lossy(entry.headers[i].first)) + "," +
-           json_quote(decode_utf8_lossy(entry.headers[i].second)) + "]";
+    // Appended piece by piece: `"literal" + std::string&&` trips a GCC 12 -Wrestrict false positive.
+    out += '[';
+    out += json_quote(decode_utf8_lossy(entry.headers[i].first));
+    out += ',';
+    out += json_quote(decode_utf8_lossy(entry.headers[i].second));
+    out += ']';
   }
   out += "],\"response_body\":" + json_quote(decode_utf8_lossy(entry.response_body));
   if (with_body) out += ",\"body\":" + json_quote(decode_utf8_lossy(entry.body));
@@ -94,7 +98,8 @@ std::string apply_fault_request(const std::string& body, FaultState& faults) {
     if (!clear->IsBool()) return "clear must be a boolean";
     if (clear->GetBool()) next = FaultState{};
   }
-  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+  const rapidjson::Value& object = doc;
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
     const std::string key(it->name.GetString(), it->name.GetStringLength());
     const rapidjson::Value& v = it->value;
     if (key == "clear") continue;

@@ -33,15 +33,17 @@ void collapse_duplicate_keys(JsonValue& value, rapidjson::Document::AllocatorTyp
     return;
   }
   if (!value.IsObject()) return;
-  for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
-    collapse_duplicate_keys(it->value, allocator);
+  // Index loops: comparing RapidJSON's mutable member iterators is ambiguous in C++20.
+  const rapidjson::SizeType count = value.MemberCount();
+  for (rapidjson::SizeType i = 0; i < count; ++i) {
+    collapse_duplicate_keys((value.MemberBegin() + i)->value, allocator);
   }
   std::unordered_map<std::string_view, std::size_t> first_index;
   bool has_duplicates = false;
-  std::size_t index = 0;
-  for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it, ++index) {
+  for (rapidjson::SizeType i = 0; i < count; ++i) {
+    const auto it = value.MemberBegin() + i;
     const std::string_view name(it->name.GetString(), it->name.GetStringLength());
-    if (!first_index.emplace(name, index).second) has_duplicates = true;
+    if (!first_index.emplace(name, i).second) has_duplicates = true;
   }
   if (!has_duplicates) return;
 
@@ -49,7 +51,8 @@ void collapse_duplicate_keys(JsonValue& value, rapidjson::Document::AllocatorTyp
   std::vector<JsonValue*> slot_values;
   std::vector<JsonValue*> slot_names;
   std::unordered_map<std::string_view, std::size_t> slot_of;
-  for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+  for (rapidjson::SizeType i = 0; i < count; ++i) {
+    const auto it = value.MemberBegin() + i;
     const std::string_view name(it->name.GetString(), it->name.GetStringLength());
     auto found = slot_of.find(name);
     if (found == slot_of.end()) {

@@ -1,11 +1,26 @@
 // server.cpp: northstar_local::Server: the loopback HTTP server, fault injection and request log.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
 #include "ingest.h"
 #include "server_impl.h"
 #include "text.h"
+
+// ThreadSanitizer reads this hook (when built with -fsanitize=thread) for built-in suppressions.
+// Debian's libcpp-httplib.so is not instrumented, so TSan cannot see the synchronisation of its
+// function-local statics and reports races between its worker threads that are not ours. Weak, so a
+// program that defines its own hook wins (it should then add this line).
+extern "C" __attribute__((weak)) const char* __tsan_default_suppressions() {
+  return "race:libcpp-httplib.so\n";
+}
 
 namespace northstar_local {
 namespace {
@@ -203,6 +218,15 @@ void Server::Impl::record(const httplib::Request& req, const httplib::Response& 
   log_cv.notify_all();
 }
 
+void Server::Impl::set_busy(const httplib::Request& req, bool busy) {
+  const std::lock_guard<std::mutex> lock(inflight_mutex);
+  if (busy) {
+    inflight.emplace(req.remote_addr, req.remote_port);
+  } else {
+    inflight.erase({req.remote_addr, req.remote_port});
+  }
+}
+
 void Server::Impl::log_unrouted(const httplib::Request& req, const httplib::Response& res) {
   const bool handled = tls_request_handled;
   tls_request_handled = false;
@@ -210,6 +234,40 @@ void Server::Impl::log_unrouted(const httplib::Request& req, const httplib::Resp
   if (options.admin_endpoints && req.path.rfind(kAdminPrefix, 0) == 0) return;
   record(req, res, std::chrono::system_clock::now(), 0.0, "", "");
 }
+
+namespace {
+
+// Half-closes (SHUT_RD) every accepted connection of this process whose local end is
+// 127.0.0.1:<port> and whose peer is not in `busy` (connections with a request being answered).
+// httplib's workers wait up to the keep-alive timeout (5 s) on idle keep-alive connections and do
+// not notice stop(); the read-side shutdown makes those waits return at once.
+void shutdown_idle_connections(int port, const std::set<std::pair<std::string, int>>& busy) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  const int dir_fd = dirfd(fds);
+  while (const dirent* entry = readdir(fds)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dir_fd) continue;
+    sockaddr_in local{};
+    socklen_t local_size = sizeof local;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
+    if (local.sin_family != AF_INET || ntohs(local.sin_port) != port ||
+        local.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+      continue;
+    }
+    sockaddr_in peer{};
+    socklen_t peer_size = sizeof peer;
+    if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) continue;
+    char peer_addr[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &peer.sin_addr, peer_addr, sizeof peer_addr);
+    if (busy.count({peer_addr, ntohs(peer.sin_port)}) > 0) continue;
+    shutdown(static_cast<int>(fd), SHUT_RD);
+  }
+  closedir(fds);
+}
+
+}  // namespace
 
 // --- Server ---
 
@@ -230,11 +288,15 @@ void Server::start() {
   http->Patch(".*", handler);
   http->Delete(".*", handler);
   http->Options(".*", handler);
-  http->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  // A connection is "busy" from routing until its response has been written (the logger runs
+  // after the write); stop() leaves busy connections alone.
+  http->set_pre_routing_handler([&impl](const httplib::Request& req, httplib::Response&) {
     tls_request_handled = false;
+    impl.set_busy(req, true);
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http->set_logger([&impl](const httplib::Request& req, const httplib::Response& res) {
+    impl.set_busy(req, false);
     impl.log_unrouted(req, res);
   });
   http->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
@@ -242,6 +304,12 @@ void Server::start() {
     res.set_content(R"({"error":"Internal server error"})", "application/json");
   });
   http->set_payload_max_length(impl.options.max_body_bytes);
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second server
+  // silently share a fixed port instead of failing to bind.
+  http->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
 
   int bound = -1;
   if (impl.options.port == 0) {
@@ -277,12 +345,18 @@ void Server::stop() {
   Impl& impl = *impl_;
   const std::lock_guard<std::mutex> lifecycle(impl.lifecycle_mutex);
   if (!impl.http) return;
+  impl.http->stop();
+  {
+    const std::lock_guard<std::mutex> lock(impl.inflight_mutex);
+    shutdown_idle_connections(impl.port, impl.inflight);
+    impl.inflight.clear();
+  }
+  // Only now cut injected delays short, so the delayed requests are still "busy" above.
   {
     const std::lock_guard<std::mutex> lock(impl.fault_mutex);
     impl.stopping = true;
   }
   impl.stop_cv.notify_all();
-  impl.http->stop();
   if (impl.listener.joinable()) impl.listener.join();
   impl.http.reset();
   impl.running = false;
@@ -325,6 +399,7 @@ void Server::fail_next(int count, int status, bool ingest_anyway) {
   const std::lock_guard<std::mutex> lock(impl_->fault_mutex);
   impl_->faults.fail_next = count < 0 ? 0 : count;
   impl_->faults.fail_status = status;
+  impl_->faults.fail_retry_after_s = 0;
   impl_->faults.fail_ingest_anyway = ingest_anyway;
 }
 

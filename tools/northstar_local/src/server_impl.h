@@ -8,8 +8,10 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <httplib.h>
 
@@ -25,6 +27,8 @@ struct Server::Impl {
 
   // Handles every routed request (all methods, all paths).
   void handle(const httplib::Request& req, httplib::Response& res);
+  // Marks the request's connection as answering a request (or done).
+  void set_busy(const httplib::Request& req, bool busy);
   // Logs requests the HTTP layer answered without calling handle() (e.g. 413, 400).
   void log_unrouted(const httplib::Request& req, const httplib::Response& res);
   void handle_ingest_path(const httplib::Request& req, httplib::Response& res, std::string& fault,
@@ -51,6 +55,9 @@ struct Server::Impl {
   FaultState faults;
   bool stopping = false;
   std::condition_variable stop_cv;
+
+  std::mutex inflight_mutex;
+  std::set<std::pair<std::string, int>> inflight;  // peers (address, port) being answered
 
   mutable std::mutex log_mutex;
   mutable std::condition_variable log_cv;

@@ -119,7 +119,8 @@ std::string now_text() {
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
 }
 
-// A prepared statement; throws StoreError on SQLite failures.
+// A prepared statement; throws StoreError on SQLite failures. Not thread-safe: used only while
+// Store's mutex is held.
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
@@ -590,7 +591,7 @@ void Store::register_keys(const std::vector<KeyRecord>& keys, bool revoke_others
         ON CONFLICT (key_hash) DO UPDATE SET project_id = excluded.project_id, revoked_at = NULL)sql");
       upsert.text(1, derive_project_id("api key " + key.key_hash))
           .text(2, key.project_id)
-          .text(3, "northstar-local key")
+          .text(3, std::string_view("northstar-local key"))
           .text(4, key.key_hash)
           .text(5, now)
           .run();

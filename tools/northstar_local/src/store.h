@@ -17,7 +17,8 @@ struct sqlite3;
 namespace northstar_local::detail {
 
 // A failure raised while persisting a batch; the transaction has been rolled back. `message` is
-// worded like the Postgres exception (e.g. "session <id> not found for project").
+// worded like the Postgres exception (e.g. "session <id> not found for project"). Immutable, so
+// safe to share.
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

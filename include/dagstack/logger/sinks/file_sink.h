@@ -89,8 +89,10 @@ class FileSink final : public Sink {
 
   bool open_locked(Failure& failure);
   bool write_buffer_locked(Failure& failure);
+  void sync_locked(Failure& failure);
   void rotate_locked(Failure& failure);
   void reopen_if_gone_locked(Failure& failure);
+  void report(const Failure& failure) const noexcept;
   void timer_loop();
 
   const std::string path_;
@@ -102,16 +104,19 @@ class FileSink final : public Sink {
   const int flush_severity_;
   const std::chrono::milliseconds flush_interval_;
   const bool fsync_;
+  const bool timer_enabled_;  // buffer_bytes > 0 and flush_interval > 0
 
   mutable std::mutex mutex_;
   std::condition_variable timer_cv_;
   int fd_ = -1;
   bool closed_ = false;
   std::uint64_t file_size_ = 0;  // bytes in the live file (as far as this sink knows)
+  int highest_archive_ = -1;     // highest path.N that may exist; -1 = not probed yet
   std::string buffer_;           // pending bytes, reserved once
   std::uint64_t pending_records_ = 0;
   std::chrono::steady_clock::time_point first_pending_{};
   FileSinkStats stats_;
+  std::string rotate_from_, rotate_to_;  // reserved scratch for the numbered archive names
   std::thread timer_;
 };
 

@@ -1,0 +1,153 @@
+// async_bench.cpp: the reference record into an asynchronous file logger, caller side, quill
+// style (bursts of 20 calls, then a pause so the writer can drain; per-call time of each burst;
+// percentiles over bursts), dagstack AsyncSink(FileSink) vs spdlog's async logger
+// (thread pool of 8192 slots, one worker, block policy, basic_file_sink_mt). Also the end-to-end
+// throughput of AsyncSink(FileSink) and caller-side allocations.
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "bench_common.h"
+#include "dagstack/logger/context.h"
+#include "dagstack/logger/sinks/async_sink.h"
+#include "dagstack/logger/sinks/file_sink.h"
+
+namespace dl = dagstack::logger;
+using namespace dagstack_bench;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kBurst = 20;
+constexpr std::int64_t kPauseNs = 50'000;
+constexpr std::int64_t kTruncateEveryBursts = 4096;
+constexpr std::size_t kQueue = 8192;
+
+std::optional<dl::Logger> g_log;
+std::shared_ptr<dl::AsyncSink> g_async;
+std::shared_ptr<spdlog::logger> g_spdlog;
+std::string g_path;
+
+// With one producer the pause is a busy wait (quill's method: the producer keeps its core and
+// caches); with more producers than free cores a busy wait would starve the writer thread on a
+// 2-core box, so they sleep instead. Both libraries get the same pause.
+void pause_between_bursts(const benchmark::State& state) {
+  if (state.threads() == 1) {
+    busy_wait_ns(kPauseNs);
+  } else {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(kPauseNs));
+  }
+}
+
+template <typename Call>
+void run_bursts(benchmark::State& state, Call&& call) {
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(state.max_iterations));
+  std::int64_t bursts = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kBurst; ++i) call();
+    const auto t1 = Clock::now();
+    const double per_call = std::chrono::duration<double>(t1 - t0).count() / kBurst;
+    state.SetIterationTime(per_call);
+    samples.push_back(per_call * 1e9);
+    pause_between_bursts(state);
+    if (++bursts % kTruncateEveryBursts == 0 && state.thread_index() == 0) truncate_file(g_path);
+  }
+  state.SetItemsProcessed(state.iterations() * kBurst);
+  report_percentiles(state, samples);
+}
+
+void setup_dagstack_async() {
+  g_path = scratch_file("async-dagstack");
+  dl::FileSinkOptions fo;
+  fo.path = g_path;
+  dl::AsyncSinkOptions ao;
+  ao.queue_capacity = kQueue;
+  ao.overflow = dl::OverflowPolicy::kBlock;
+  g_async = dl::make_async_sink(dl::make_file_sink(fo), ao);
+  g_log = configure_dagstack({g_async});
+  // Warm every queue slot and spare once, so steady state is measured.
+  dl::ScopedContext ctx(reference_context());
+  for (std::size_t i = 0; i < 3 * kQueue; ++i) DAGSTACK_BENCH_INFO(*g_log);
+  (void)g_async->flush(std::chrono::seconds(10));
+}
+
+void teardown_dagstack_async(benchmark::State& state) {
+  (void)g_async->flush(std::chrono::seconds(10));
+  const dl::AsyncSinkStats st = g_async->stats();
+  state.counters["dropped"] = static_cast<double>(st.dropped_newest + st.dropped_oldest);
+  g_log = configure_dagstack({});
+  g_async->close();
+  g_async.reset();
+}
+
+void AsyncFile_dagstack(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_dagstack_async();
+  dl::ScopedContext ctx(reference_context());
+  run_bursts(state, [] { DAGSTACK_BENCH_INFO(*g_log); });
+  if (state.thread_index() == 0) teardown_dagstack_async(state);
+}
+
+void AsyncFile_spdlog(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    g_path = scratch_file("async-spdlog");
+    spdlog::init_thread_pool(kQueue, 1);
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(g_path);
+    g_spdlog = std::make_shared<spdlog::async_logger>(std::string(kLoggerName), sink, spdlog::thread_pool(),
+                                                      spdlog::async_overflow_policy::block);
+    g_spdlog->set_level(spdlog::level::info);
+    for (std::size_t i = 0; i < 3 * kQueue; ++i) SPDLOG_BENCH_INFO(g_spdlog);
+    while (spdlog::thread_pool()->queue_size() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  run_bursts(state, [] { SPDLOG_BENCH_INFO(g_spdlog); });
+  if (state.thread_index() == 0) {
+    g_spdlog.reset();
+    spdlog::shutdown();  // drains the queue and joins the worker
+  }
+}
+
+// End to end: one producer emits batches of 4096 records and waits for them to be written
+// (flush); the writer thread is the bottleneck, so this is its throughput.
+void AsyncWriterThroughput_dagstack(benchmark::State& state) {
+  setup_dagstack_async();
+  dl::ScopedContext ctx(reference_context());
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 4096; ++i) DAGSTACK_BENCH_INFO(*g_log);
+    (void)g_async->flush(std::chrono::seconds(10));
+    if (++n % 16 == 0) {
+      state.PauseTiming();
+      truncate_file(g_path);
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 4096);
+  teardown_dagstack_async(state);
+}
+
+// Heap allocations on the caller per enabled call into AsyncSink(FileSink), steady state.
+void Allocs_AsyncFile_dagstack(benchmark::State& state) {
+  setup_dagstack_async();
+  dl::ScopedContext ctx(reference_context());
+  const std::size_t before = thread_allocations();
+  for (auto _ : state) DAGSTACK_BENCH_INFO(*g_log);
+  const std::size_t allocs = thread_allocations() - before;
+  state.counters["allocs_per_call"] =
+      static_cast<double>(allocs) / static_cast<double>(state.iterations());
+  teardown_dagstack_async(state);
+}
+
+}  // namespace
+
+BENCHMARK(AsyncFile_dagstack)->UseManualTime()->Threads(1)->Threads(2);
+BENCHMARK(AsyncFile_spdlog)->UseManualTime()->Threads(1)->Threads(2);
+BENCHMARK(AsyncWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(Allocs_AsyncFile_dagstack)->Iterations(100000);

@@ -1,0 +1,192 @@
+// file_bench.cpp: the reference record into a file, synchronously (dagstack FileSink through
+// the logger vs spdlog basic_file_sink), the JSON-lines writer alone, and heap allocations per
+// enabled call into FileSink.
+#include <spdlog/details/log_msg.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <optional>
+
+#include "bench_common.h"
+#include "dagstack/logger/context.h"
+#include "dagstack/logger/sinks/file_sink.h"
+
+namespace dl = dagstack::logger;
+using namespace dagstack_bench;
+
+namespace {
+
+std::optional<dl::Logger> g_log;
+std::shared_ptr<dl::Sink> g_file_sink;
+std::shared_ptr<spdlog::logger> g_spdlog;
+std::string g_path;
+
+void setup_dagstack_file(const char* name) {
+  g_path = scratch_file(name);
+  dl::FileSinkOptions o;
+  o.path = g_path;
+  g_file_sink = dl::make_file_sink(o);
+  g_log = configure_dagstack({g_file_sink});
+}
+
+void teardown_dagstack_file() {
+  g_log = configure_dagstack({});
+  g_file_sink->close();
+  g_file_sink.reset();
+}
+
+void setup_spdlog_file(const char* name, int threads) {
+  g_path = scratch_file(name);
+  spdlog::sink_ptr sink;
+  if (threads == 1) {
+    sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(g_path);
+  } else {
+    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(g_path);
+  }
+  g_spdlog = std::make_shared<spdlog::logger>(std::string(kLoggerName), sink);
+  g_spdlog->set_level(spdlog::level::info);
+}
+
+// Keeps the scratch file small, outside the timed region.
+inline void maybe_truncate(benchmark::State& state, std::int64_t& n) {
+  if (++n % kTruncateEvery == 0 && state.thread_index() == 0) {
+    state.PauseTiming();
+    truncate_file(g_path);
+    state.ResumeTiming();
+  }
+}
+
+void FileSync_dagstack(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_dagstack_file("filesync-dagstack");
+  dl::ScopedContext ctx(reference_context());
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    DAGSTACK_BENCH_INFO(*g_log);
+    maybe_truncate(state, n);
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) teardown_dagstack_file();
+}
+
+void FileSync_spdlog(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_spdlog_file("filesync-spdlog", state.threads());
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    SPDLOG_BENCH_INFO(g_spdlog);
+    maybe_truncate(state, n);
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    g_spdlog->flush();
+    g_spdlog.reset();
+  }
+}
+
+// The reference record, built once (what the async writer hands to FileSink).
+struct ReferenceRecord {
+  dl::InstrumentationScope scope{std::string(kLoggerName), {}, {}};
+  dl::Attribute attrs[3] = {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}};
+  dl::LogRecord record;
+  ReferenceRecord() {
+    record.time_unix_nano = 1729800000123456789ull;
+    record.severity_number = dl::kSeverityInfo;
+    record.body = kBody;
+    record.attributes = attrs;
+    record.instrumentation_scope = &scope;
+    record.trace_id = dl::TraceId::from_hex(kTraceHex);
+    record.span_id = dl::SpanId::from_hex(kSpanHex);
+    record.trace_flags = 1;
+  }
+};
+
+// One thread encoding and writing finished records through FileSink (the writer's work).
+void WriterThroughput_dagstack(benchmark::State& state) {
+  ReferenceRecord ref;
+  g_path = scratch_file("writer-dagstack");
+  dl::FileSinkOptions o;
+  o.path = g_path;
+  dl::FileSink sink(o);
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    sink.emit(ref.record);
+    maybe_truncate(state, n);
+  }
+  sink.close();
+  state.SetItemsProcessed(state.iterations());
+}
+
+// spdlog's writer work for the same line: pattern formatting of an already formatted payload
+// (what its async worker does) plus the buffered file write.
+void WriterThroughput_spdlog(benchmark::State& state) {
+  g_path = scratch_file("writer-spdlog");
+  spdlog::sinks::basic_file_sink_st sink(g_path);
+  const std::string payload = fmt::format(kSpdlogFormat, 42, "/api/orders", 12.5, kTraceHex, kSpanHex, 1);
+  const spdlog::details::log_msg msg(kLoggerName, spdlog::level::info, payload);  // time taken once
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    sink.log(msg);
+    maybe_truncate(state, n);
+  }
+  sink.flush();
+  state.SetItemsProcessed(state.iterations());
+}
+
+constexpr int kWarmup = 2000;
+
+// Heap allocations per enabled call (reference record) into FileSink, in steady state.
+void Allocs_FileSync_dagstack(benchmark::State& state) {
+  setup_dagstack_file("allocs-dagstack");
+  dl::ScopedContext ctx(reference_context());
+  for (int i = 0; i < kWarmup; ++i) DAGSTACK_BENCH_INFO(*g_log);
+  const std::size_t before = thread_allocations();
+  for (auto _ : state) DAGSTACK_BENCH_INFO(*g_log);
+  const std::size_t allocs = thread_allocations() - before;
+  state.counters["allocs_per_call"] =
+      static_cast<double>(allocs) / static_cast<double>(state.iterations());
+  teardown_dagstack_file();
+}
+
+// The same with 8 scalar attributes (the DESIGN.md §6 row: <= 8 scalar attributes).
+void Allocs8_FileSync_dagstack(benchmark::State& state) {
+  setup_dagstack_file("allocs8-dagstack");
+  dl::ScopedContext ctx(reference_context());
+  auto call = [] {
+    g_log->info(kBody, {{"user.id", 42},
+                        {"http.route", "/api/orders"},
+                        {"duration_ms", 12.5},
+                        {"http.method", "POST"},
+                        {"http.status_code", 201},
+                        {"cache.hit", false},
+                        {"order.id", "ord-7f3a9c"},
+                        {"retry", nullptr}});
+  };
+  for (int i = 0; i < kWarmup; ++i) call();
+  const std::size_t before = thread_allocations();
+  for (auto _ : state) call();
+  const std::size_t allocs = thread_allocations() - before;
+  state.counters["allocs_per_call"] =
+      static_cast<double>(allocs) / static_cast<double>(state.iterations());
+  teardown_dagstack_file();
+}
+
+void Allocs_FileSync_spdlog(benchmark::State& state) {
+  setup_spdlog_file("allocs-spdlog", 1);
+  for (int i = 0; i < kWarmup; ++i) SPDLOG_BENCH_INFO(g_spdlog);
+  const std::size_t before = thread_allocations();
+  for (auto _ : state) SPDLOG_BENCH_INFO(g_spdlog);
+  const std::size_t allocs = thread_allocations() - before;
+  state.counters["allocs_per_call"] =
+      static_cast<double>(allocs) / static_cast<double>(state.iterations());
+  g_spdlog.reset();
+}
+
+}  // namespace
+
+BENCHMARK(FileSync_dagstack)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(FileSync_spdlog)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(WriterThroughput_dagstack);
+BENCHMARK(WriterThroughput_spdlog);
+BENCHMARK(Allocs_FileSync_dagstack)->Iterations(100000);
+BENCHMARK(Allocs8_FileSync_dagstack)->Iterations(100000);
+BENCHMARK(Allocs_FileSync_spdlog)->Iterations(100000);

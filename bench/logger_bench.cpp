@@ -1,0 +1,75 @@
+// logger_bench.cpp: the front end without I/O: a call below the level, and an enabled record
+// into a sink that discards it (dagstack: full pipeline up to Sink::emit; spdlog: payload
+// formatting up to null_sink).
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <optional>
+
+#include "bench_common.h"
+#include "dagstack/logger/context.h"
+
+namespace dl = dagstack::logger;
+using namespace dagstack_bench;
+
+namespace {
+
+// Receives the finished record and drops it.
+class DiscardSink final : public dl::Sink {
+ public:
+  std::string_view id() const noexcept override { return "discard"; }
+  void emit(const dl::LogRecord& record) override {
+    benchmark::DoNotOptimize(record.attributes.data());
+    benchmark::DoNotOptimize(record.time_unix_nano);
+  }
+  dl::FlushResult flush(std::chrono::milliseconds) override { return dl::FlushResult::ok(); }
+  void close() override {}
+};
+
+std::optional<dl::Logger> g_log;
+std::shared_ptr<spdlog::logger> g_spdlog;
+
+void setup_dagstack() { g_log = configure_dagstack({std::make_shared<DiscardSink>()}); }
+
+void setup_spdlog(int threads) {
+  spdlog::sink_ptr sink;
+  if (threads == 1) {
+    sink = std::make_shared<spdlog::sinks::null_sink_st>();
+  } else {
+    sink = std::make_shared<spdlog::sinks::null_sink_mt>();
+  }
+  g_spdlog = std::make_shared<spdlog::logger>(std::string(kLoggerName), sink);
+  g_spdlog->set_level(spdlog::level::info);
+}
+
+void BelowLevel_dagstack(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_dagstack();
+  dl::ScopedContext ctx(reference_context());
+  for (auto _ : state) DAGSTACK_BENCH_DEBUG(*g_log);
+}
+
+void BelowLevel_spdlog(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_spdlog(state.threads());
+  for (auto _ : state) SPDLOG_BENCH_DEBUG(g_spdlog);
+}
+
+void NullSink_dagstack(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_dagstack();
+  dl::ScopedContext ctx(reference_context());
+  for (auto _ : state) DAGSTACK_BENCH_INFO(*g_log);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void NullSink_spdlog(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_spdlog(state.threads());
+  for (auto _ : state) SPDLOG_BENCH_INFO(g_spdlog);
+  state.SetItemsProcessed(state.iterations());
+}
+
+}  // namespace
+
+BENCHMARK(BelowLevel_dagstack);
+BENCHMARK(BelowLevel_spdlog);
+BENCHMARK(NullSink_dagstack)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(NullSink_spdlog)->Threads(1)->Threads(2)->UseRealTime();

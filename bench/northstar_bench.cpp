@@ -1,0 +1,171 @@
+// northstar_bench.cpp: the NorthStar sink. Caller side: NorthStarSink::emit (and the whole
+// logger call) for the reference record inside a traced run, with a transport that answers
+// {"accepted":true} at once (bursts of 20 calls, then a pause so the worker can drain; per-call
+// time; percentiles over bursts); and a disabled sink. End to end: events per second from emit
+// to rows stored by an in-process northstar-local over 127.0.0.1 (when bench links
+// northstar_local_core).
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "bench_common.h"
+#include "dagstack/logger/configure.h"
+#include "dagstack/logger/northstar/northstar.h"
+#include "dagstack/logger/span.h"
+
+#if __has_include("northstar_local/server.h")
+#include "northstar_local/server.h"
+#define DAGSTACK_BENCH_HAVE_NORTHSTAR_LOCAL 1
+#endif
+
+namespace dl = dagstack::logger;
+namespace ns = dagstack::logger::northstar;
+using namespace dagstack_bench;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kBurst = 20;
+constexpr std::int64_t kPauseNs = 50'000;
+
+// Answers every batch with 200 {"accepted":true}, keeping nothing.
+class BlackholeTransport final : public ns::HttpTransport {
+ public:
+  ns::HttpResponse post(const ns::HttpRequest& request) noexcept override {
+    benchmark::DoNotOptimize(request.body.size());
+    return {200, R"({"accepted":true})", std::nullopt, ""};
+  }
+};
+
+std::shared_ptr<ns::NorthStarSink> blackhole_sink(bool enabled) {
+  ns::NorthStarOptions o;
+  o.api_key = "ns_bench";
+  o.endpoint = "http://127.0.0.1:9/functions/v1/ingest-traces";
+  o.enabled = enabled;
+  o.transport = std::make_shared<BlackholeTransport>();
+  o.max_queue_size = 1 << 16;
+  o.max_batch_records = 1000;
+  return ns::make_northstar_sink(o);
+}
+
+template <typename Call>
+void run_bursts(benchmark::State& state, Call&& call) {
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(state.max_iterations));
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kBurst; ++i) call();
+    const auto t1 = Clock::now();
+    const double per_call = std::chrono::duration<double>(t1 - t0).count() / kBurst;
+    state.SetIterationTime(per_call);
+    samples.push_back(per_call * 1e9);
+    busy_wait_ns(kPauseNs);
+  }
+  state.SetItemsProcessed(state.iterations() * kBurst);
+  report_percentiles(state, samples);
+}
+
+void add_stats(benchmark::State& state, const ns::NorthStarSink& sink) {
+  const ns::NorthStarStats s = sink.stats();
+  state.counters["dropped"] = static_cast<double>(s.records_dropped);
+  state.counters["batches"] = static_cast<double>(s.batches_delivered);
+}
+
+// NorthStarSink::emit alone: the reference record (body + 3 attributes + trace context of an
+// open run), as the logger hands it to the sink.
+void NorthStarEmit_direct(benchmark::State& state) {
+  auto sink = blackhole_sink(true);
+  dl::Logger log = configure_dagstack({sink});
+  std::optional<dl::Span> run;
+  run.emplace("bench-run");  // a real run, so the worker stitches real events
+  const dl::InstrumentationScope scope{std::string(kLoggerName), "", {}};
+  const dl::Attribute attrs[] = {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}};
+  dl::LogRecord record;
+  record.time_unix_nano = 1729800000123456789ull;
+  record.severity_number = dl::kSeverityInfo;
+  record.body = kBody;
+  record.attributes = attrs;
+  record.instrumentation_scope = &scope;
+  record.trace_id = run->trace_id();
+  record.span_id = run->span_id();
+  record.trace_flags = 1;
+  run_bursts(state, [&] { sink->emit(record); });
+  run.reset();
+  (void)sink->flush(std::chrono::seconds(30));
+  add_stats(state, *sink);
+  configure_dagstack({});
+  sink->close();
+}
+BENCHMARK(NorthStarEmit_direct)->UseManualTime()->Iterations(20000);
+
+// The whole reference call (level gate, attributes, context, redaction) into a NorthStar sink.
+void NorthStarLoggerCall(benchmark::State& state) {
+  auto sink = blackhole_sink(true);
+  dl::Logger log = configure_dagstack({sink});
+  std::optional<dl::Span> run;
+  run.emplace("bench-run");
+  run_bursts(state, [&] { DAGSTACK_BENCH_INFO(log); });
+  run.reset();
+  (void)sink->flush(std::chrono::seconds(30));
+  add_stats(state, *sink);
+  configure_dagstack({});
+  sink->close();
+}
+BENCHMARK(NorthStarLoggerCall)->UseManualTime()->Iterations(20000);
+
+// A disabled sink (no key / NORTHSTAR_ENABLED=false): emit is one branch.
+void NorthStarEmit_disabled(benchmark::State& state) {
+  auto sink = blackhole_sink(false);
+  const dl::Attribute attrs[] = {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}};
+  dl::LogRecord record;
+  record.body = kBody;
+  record.attributes = attrs;
+  record.trace_id = dl::TraceId::from_hex(kTraceHex);
+  record.span_id = dl::SpanId::from_hex(kSpanHex);
+  for (auto _ : state) {
+    sink->emit(record);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(NorthStarEmit_disabled);
+
+#ifdef DAGSTACK_BENCH_HAVE_NORTHSTAR_LOCAL
+// End to end: per iteration one run with 2000 log records, then flush() until northstar-local
+// (in-process, SQLite in memory, 127.0.0.1) has accepted every batch. Items = events stored.
+void NorthStarEndToEnd_northstar_local(benchmark::State& state) {
+  northstar_local::ServerOptions so;
+  so.api_keys.push_back({"ns_bench_key_0123456789abcdefghijklm", ""});
+  northstar_local::Server server(std::move(so));
+  server.start();
+  ns::NorthStarOptions o;
+  o.api_key = "ns_bench_key_0123456789abcdefghijklm";
+  o.endpoint = server.ingest_url();
+  o.batch_size = 500;
+  o.max_batch_records = 1000;
+  o.max_queue_size = 1 << 16;
+  auto sink = ns::make_northstar_sink(o);
+  dl::Logger log = configure_dagstack({sink});
+  constexpr int kEvents = 2000;
+  bool ok = true;
+  for (auto _ : state) {
+    {
+      dl::Span run("e2e-run");
+      for (int i = 0; i < kEvents; ++i) DAGSTACK_BENCH_INFO(log);
+    }
+    ok = sink->flush(std::chrono::seconds(60)).success && ok;
+  }
+  state.SetItemsProcessed(state.iterations() * kEvents);
+  state.counters["all_accepted"] = ok ? 1 : 0;
+  state.counters["requests"] = static_cast<double>(server.request_count());
+  add_stats(state, *sink);
+  configure_dagstack({});
+  sink->close();
+  server.stop();
+}
+BENCHMARK(NorthStarEndToEnd_northstar_local)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+#endif
+
+}  // namespace

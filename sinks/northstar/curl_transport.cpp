@@ -1,0 +1,134 @@
+// curl_transport.cpp: HttpTransport over one reused libcurl easy handle.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <mutex>
+
+#include "dagstack/logger/northstar/http_transport.h"
+
+namespace dagstack::logger::northstar {
+namespace {
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* out = static_cast<std::string*>(user);
+  out->append(data, size * n);
+  return size * n;
+}
+
+// Retry-After: delta-seconds or an HTTP date.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string value) {
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+  std::size_t b = 0;
+  while (b < value.size() && std::isspace(static_cast<unsigned char>(value[b]))) ++b;
+  value.erase(0, b);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (value.size() > 9) return std::chrono::milliseconds(999999999000LL);
+    return std::chrono::milliseconds(std::stoll(value) * 1000);
+  }
+  const time_t when = curl_getdate(value.c_str(), nullptr);
+  if (when < 0) return std::nullopt;
+  const time_t now = std::time(nullptr);
+  return std::chrono::milliseconds(when > now ? static_cast<long long>(when - now) * 1000 : 0);
+}
+
+struct HeaderState {
+  std::optional<std::chrono::milliseconds> retry_after;
+};
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* state = static_cast<HeaderState*>(user);
+  const std::size_t len = size * n;
+  std::string line(data, len);
+  const std::size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (name == "retry-after") state->retry_after = parse_retry_after(line.substr(colon + 1));
+  } else if (line.rfind("HTTP/", 0) == 0) {
+    state->retry_after.reset();  // a new response (after a 1xx)
+  }
+  return len;
+}
+
+class CurlTransport final : public HttpTransport {
+ public:
+  CurlTransport() {
+    global_init_once();
+    handle_ = curl_easy_init();
+  }
+  ~CurlTransport() override {
+    if (handle_ != nullptr) curl_easy_cleanup(handle_);
+  }
+
+  HttpResponse post(const HttpRequest& request) noexcept override {
+    HttpResponse response;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (handle_ == nullptr) {
+      response.error = "curl_easy_init failed";
+      return response;
+    }
+    try {
+      CURL* h = handle_;
+      curl_slist* headers = nullptr;
+      for (const auto& [k, v] : request.headers) {
+        headers = curl_slist_append(headers, (k + ": " + v).c_str());
+      }
+      headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+      HeaderState header_state;
+      const long timeout_ms = static_cast<long>(std::max<long long>(1, request.timeout.count()));
+      curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+      curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+      curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 5000L));
+      curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+      curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+      curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+      curl_easy_setopt(h, CURLOPT_USERAGENT, "dagstack-logger-cpp/0.1 northstar-sink");
+      curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
+      curl_easy_setopt(h, CURLOPT_HEADERDATA, &header_state);
+      const CURLcode rc = curl_easy_perform(h);
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+      curl_slist_free_all(headers);
+      if (rc != CURLE_OK) {
+        response.status = 0;
+        response.error = curl_easy_strerror(rc);
+        response.body.clear();
+        return response;
+      }
+      long code = 0;
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+      response.status = static_cast<int>(code);
+      response.retry_after = header_state.retry_after;
+    } catch (const std::exception& e) {
+      response.status = 0;
+      response.error = e.what();
+    } catch (...) {
+      response.status = 0;
+      response.error = "unknown error";
+    }
+    return response;
+  }
+
+ private:
+  std::mutex mutex_;
+  CURL* handle_ = nullptr;
+};
+
+}  // namespace
+
+std::shared_ptr<HttpTransport> make_curl_transport() { return std::make_shared<CurlTransport>(); }
+
+}  // namespace dagstack::logger::northstar
