@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -29,6 +30,17 @@ constexpr int kBurst = 20;
 constexpr std::int64_t kPauseNs = 50'000;
 constexpr std::int64_t kTruncateEveryBursts = 4096;
 constexpr std::size_t kQueue = 8192;
+
+// Bursts per run: fixed, because with manual time Google Benchmark would otherwise aim at
+// --benchmark_min_time of *measured* time, i.e. millions of bursts and their pauses.
+// DAGSTACK_BENCH_BURSTS overrides it (scripts/run_bench.sh --quick uses a few hundred).
+std::int64_t bursts_per_run() {
+  if (const char* env = std::getenv("DAGSTACK_BENCH_BURSTS")) {
+    const long long n = std::atoll(env);
+    if (n > 0) return n;
+  }
+  return 20000;
+}
 
 std::optional<dl::Logger> g_log;
 std::shared_ptr<dl::AsyncSink> g_async;
@@ -147,7 +159,7 @@ void Allocs_AsyncFile_dagstack(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(AsyncFile_dagstack)->UseManualTime()->Threads(1)->Threads(2);
-BENCHMARK(AsyncFile_spdlog)->UseManualTime()->Threads(1)->Threads(2);
+BENCHMARK(AsyncFile_dagstack)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
+BENCHMARK(AsyncFile_spdlog)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
 BENCHMARK(AsyncWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Allocs_AsyncFile_dagstack)->Iterations(100000);

@@ -40,6 +40,7 @@ fi
 
 args=(--benchmark_out="${out}" --benchmark_out_format=json --benchmark_counters_tabular=false)
 if [[ ${quick} -eq 1 ]]; then
+  export DAGSTACK_BENCH_BURSTS="${DAGSTACK_BENCH_BURSTS:-300}"
   args+=(--benchmark_min_time=0.005 --benchmark_repetitions=1)
 else
   args+=(--benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true)

@@ -37,6 +37,30 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// memcpy for the short strings records are made of (keys, ids, small values): fixed-size moves
+// instead of a library call; longer strings go to memcpy.
+inline void copy_bytes(char* dst, const char* src, std::size_t n) noexcept {
+  if (n > 16) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 8) {
+    std::uint64_t a;
+    std::uint64_t b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    std::uint32_t a;
+    std::uint32_t b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
 std::size_t round_up_pow2(std::size_t n) {
   std::size_t c = 2;
   while (c < n) c <<= 1;
@@ -286,7 +310,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     char* p = base + n * sizeof(Attribute);
     auto copy_str = [&](std::string_view s) {
       if (s.empty()) return std::string_view();
-      std::memcpy(p, s.data(), s.size());
+      copy_bytes(p, s.data(), s.size());
       std::string_view out(p, s.size());
       p += s.size();
       return out;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,6 +30,15 @@ struct NodeGate {
 }  // namespace detail
 
 using SinkList = std::vector<std::shared_ptr<Sink>>;
+
+namespace detail {
+// Format arguments: at least one, and not a lone attribute list (which selects the
+// body + attributes overload instead).
+template <typename... Args>
+concept FormatArguments =
+    sizeof...(Args) > 0 &&
+    !(sizeof...(Args) == 1 && (std::is_convertible_v<const std::remove_cvref_t<Args>&, AttributeSpan> && ...));
+}  // namespace detail
 
 class ScopedSinks;
 
@@ -95,32 +105,32 @@ class Logger {
   // level passes (the argument expressions themselves are evaluated by C++ as usual; use the
   // DAGSTACK_LOG_* macros to skip even that).
   template <typename... Args>
-    requires(sizeof...(Args) > 0)
+    requires detail::FormatArguments<Args...>
   void trace(fmt::format_string<Args...> f, Args&&... args) noexcept {
     if (is_enabled(kSeverityTrace)) format_emit_impl(kSeverityTrace, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires(sizeof...(Args) > 0)
+    requires detail::FormatArguments<Args...>
   void debug(fmt::format_string<Args...> f, Args&&... args) noexcept {
     if (is_enabled(kSeverityDebug)) format_emit_impl(kSeverityDebug, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires(sizeof...(Args) > 0)
+    requires detail::FormatArguments<Args...>
   void info(fmt::format_string<Args...> f, Args&&... args) noexcept {
     if (is_enabled(kSeverityInfo)) format_emit_impl(kSeverityInfo, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires(sizeof...(Args) > 0)
+    requires detail::FormatArguments<Args...>
   void warn(fmt::format_string<Args...> f, Args&&... args) noexcept {
     if (is_enabled(kSeverityWarn)) format_emit_impl(kSeverityWarn, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires(sizeof...(Args) > 0)
+    requires detail::FormatArguments<Args...>
   void error(fmt::format_string<Args...> f, Args&&... args) noexcept {
     if (is_enabled(kSeverityError)) format_emit_impl(kSeverityError, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires(sizeof...(Args) > 0)
+    requires detail::FormatArguments<Args...>
   void fatal(fmt::format_string<Args...> f, Args&&... args) noexcept {
     if (is_enabled(kSeverityFatal)) format_emit_impl(kSeverityFatal, f, fmt::make_format_args(args...));
   }
