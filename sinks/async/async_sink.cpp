@@ -2,6 +2,8 @@
 // sequence ring, so producers can also discard the oldest record) and one writer thread.
 #include "dagstack/logger/sinks/async_sink.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -183,6 +185,9 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   std::thread::id writer_id;
   std::atomic<bool> closed{false};
   std::atomic<bool> writer_done{false};  // the writer has taken its last record
+  // In a fork()ed child: no writer exists, records go straight to the inner sink.
+  std::atomic<bool> passthrough{false};
+  std::atomic<bool> passthrough_closed{false};
 
   // ---- hot, each on its own cache line ----
   alignas(64) std::atomic<std::uint64_t> enqueue_pos{0};
@@ -339,7 +344,10 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   }
 
   void emit(const LogRecord& record) {
-    if (closed.load(std::memory_order_relaxed)) return;
+    if (closed.load(std::memory_order_relaxed)) {
+      if (passthrough.load(std::memory_order_relaxed)) inner->emit(record);
+      return;
+    }
     std::uint64_t pos = 0;
     Cell* cell = claim(pos);
     if (cell == nullptr) {
@@ -526,7 +534,11 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
 
   FlushResult flush(std::chrono::milliseconds timeout) {
     const Clock::time_point deadline = Clock::now() + timeout;
-    if (closed.load(std::memory_order_acquire)) return FlushResult::ok();
+    if (closed.load(std::memory_order_acquire)) {
+      return passthrough.load(std::memory_order_relaxed) && !passthrough_closed.load()
+                 ? inner->flush(timeout)
+                 : FlushResult::ok();
+    }
     const std::uint64_t target = enqueue_pos.load(std::memory_order_seq_cst);
     if (done_pos.load(std::memory_order_seq_cst) < target) {
       if (std::this_thread::get_id() == writer_id) {
@@ -565,6 +577,10 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   }
 
   void close() {
+    if (passthrough.load(std::memory_order_acquire)) {
+      if (!passthrough_closed.exchange(true)) close_inner();
+      return;
+    }
     if (closed.exchange(true, std::memory_order_acq_rel)) return;
     const Clock::time_point deadline = Clock::now() + shutdown_timeout;
     {
@@ -600,6 +616,10 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
       report_internal(kSeverityError, "async sink abandoned queued records at close",
                       {{"sink.id", std::string_view(id)}, {"records.dropped", abandoned}});
     }
+    close_inner();
+  }
+
+  void close_inner() noexcept {
     try {
       inner->close();
     } catch (const std::exception& e) {
@@ -607,6 +627,15 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     } catch (...) {
       report_sink_error(inner->id(), "async sink: inner sink close failed", "unknown exception");
     }
+  }
+
+  // In the child of fork(): the writer thread is gone and the queue belongs to the parent (whose
+  // writer delivers it), so the child's sink writes synchronously from now on.
+  void enter_passthrough_after_fork() noexcept {
+    passthrough.store(true, std::memory_order_relaxed);
+    if (closed.load(std::memory_order_relaxed)) passthrough_closed.store(true);
+    closed.store(true, std::memory_order_release);
+    if (writer.joinable()) new std::thread(std::move(writer));  // forget it: never joined
   }
 
   AsyncSinkStats stats() const noexcept {
@@ -649,9 +678,20 @@ void close_live_sinks() {
   }
 }
 
+void prepare_fork() noexcept { live_sinks().mutex.lock(); }
+void after_fork_parent() noexcept { live_sinks().mutex.unlock(); }
+void after_fork_child() noexcept {
+  auto& live = live_sinks();
+  for (auto& weak : live.states) {
+    if (auto state = weak.lock()) state->enter_passthrough_after_fork();
+  }
+  live.mutex.unlock();
+}
+
 void register_live(const std::shared_ptr<AsyncState>& state) {
   static const bool registered = [] {
     std::atexit(close_live_sinks);
+    ::pthread_atfork(prepare_fork, after_fork_parent, after_fork_child);
     return true;
   }();
   (void)registered;

@@ -2,6 +2,7 @@
 #include "dagstack/logger/sinks/file_sink.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/config_error.h"
@@ -56,6 +58,17 @@ void numbered(const std::string& path, int n, std::string& out) {
   out.append(digits, end);
 }
 
+// Every live FileSink, for the fork handlers.
+struct LiveFileSinks {
+  std::mutex mutex;
+  std::vector<FileSink*> sinks;
+};
+
+LiveFileSinks& live_file_sinks() {
+  static LiveFileSinks* live = new LiveFileSinks();  // leaked: used by fork handlers
+  return *live;
+}
+
 // The per-thread encode buffer: records are encoded outside the sink's lock.
 std::string& encode_buffer() {
   thread_local std::string buf = [] {
@@ -89,9 +102,52 @@ FileSink::FileSink(const FileSinkOptions& options)
   if (timer_enabled_) {
     timer_ = std::thread([this] { timer_loop(); });
   }
+  static const bool fork_hooks = [] {
+    ::pthread_atfork(&FileSink::prepare_fork, &FileSink::after_fork_parent, &FileSink::after_fork_child);
+    return true;
+  }();
+  (void)fork_hooks;
+  auto& live = live_file_sinks();
+  std::lock_guard<std::mutex> lock(live.mutex);
+  live.sinks.push_back(this);
 }
 
-FileSink::~FileSink() { close(); }
+FileSink::~FileSink() {
+  {
+    auto& live = live_file_sinks();
+    std::lock_guard<std::mutex> lock(live.mutex);
+    live.sinks.erase(std::remove(live.sinks.begin(), live.sinks.end(), this), live.sinks.end());
+  }
+  close();
+}
+
+// Before fork(): no sink lock may be held by another thread at the fork, and nothing buffered
+// may be copied into the child (both processes would write it).
+void FileSink::prepare_fork() noexcept {
+  auto& live = live_file_sinks();
+  live.mutex.lock();
+  for (FileSink* sink : live.sinks) {
+    sink->mutex_.lock();
+    Failure ignored;  // a failure stays counted; it cannot be reported from here
+    sink->write_buffer_locked(ignored);
+  }
+}
+
+void FileSink::after_fork_parent() noexcept {
+  auto& live = live_file_sinks();
+  for (FileSink* sink : live.sinks) sink->mutex_.unlock();
+  live.mutex.unlock();
+}
+
+void FileSink::after_fork_child() noexcept {
+  auto& live = live_file_sinks();
+  for (FileSink* sink : live.sinks) {
+    // The timer thread does not exist here; forget its handle (never joined, never destroyed).
+    if (sink->timer_.joinable()) new std::thread(std::move(sink->timer_));
+    sink->mutex_.unlock();
+  }
+  live.mutex.unlock();
+}
 
 bool FileSink::open_locked(Failure& failure) {
   fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

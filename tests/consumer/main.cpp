@@ -1,5 +1,10 @@
-// A consumer program: configures JSON output on stderr and logs one record.
+// A consumer program: configures JSON output on stderr and logs one record; when built with the
+// NorthStar target it also builds a disabled NorthStar sink (no key, so no thread, no request).
 #include <dagstack/logger.hpp>
+
+#ifdef CONSUMER_WITH_NORTHSTAR
+#include <dagstack/logger/northstar/northstar.h>
+#endif
 
 #ifndef CONSUMER_MODE
 #define CONSUMER_MODE "unknown"
@@ -9,6 +14,11 @@ int main() {
   namespace dl = dagstack::logger;
   dl::ConfigureOptions options;
   options.sinks = dl::SinkList{dl::make_console_sink({.mode = dl::ConsoleMode::kJson})};
+#ifdef CONSUMER_WITH_NORTHSTAR
+  auto northstar = dl::northstar::make_northstar_sink(dl::northstar::NorthStarOptions{});
+  if (northstar->enabled()) return 3;  // no key configured: it must be a no-op
+  options.sinks->push_back(northstar);
+#endif
   dl::configure(options);
   dl::Logger::get("consumer").info("hello from a consumer", {{"consumer.mode", CONSUMER_MODE}});
   return 0;

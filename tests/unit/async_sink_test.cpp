@@ -25,6 +25,7 @@
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/config_error.h"
 #include "dagstack/logger/configure.h"
+#include "dagstack/logger/jsonl_reader.h"
 #include "dagstack/logger/logger.h"
 #include "dagstack/logger/sinks/file_sink.h"
 #include "dagstack/logger/sinks/in_memory_sink.h"
@@ -575,6 +576,62 @@ TEST_F(AsyncSinkTest, ShutdownDrainsAnAsyncSinkRegisteredOnTheRoot) {
   EXPECT_TRUE(r.success);
   EXPECT_EQ(inner->size(), 200u);
   EXPECT_EQ(inner->closes.load(), 1);
+}
+
+TEST_F(AsyncSinkTest, ForkedChildWritesThroughAnInheritedSinkWithoutDuplicates) {
+  std::string dir = (std::filesystem::temp_directory_path() / "dagstack-async-fork-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const std::string path = dir + "/fork.jsonl";
+  dl::FileSinkOptions fo;
+  fo.path = path;
+  auto sink = dl::make_async_sink(dl::make_file_sink(fo));
+  // A parent thread keeps emitting across the fork (producer 1); the main thread emits producer 0.
+  std::atomic<bool> stop{false};
+  std::atomic<int> busy_sent{0};
+  std::thread busy([&] {
+    Maker m;
+    std::vector<dl::Attribute> storage;
+    for (int i = 0; !stop.load(); ++i) {
+      sink->emit(m.make(1, i, storage));
+      busy_sent = i + 1;
+    }
+  });
+  std::vector<dl::Attribute> storage;
+  for (int i = 0; i < 100; ++i) sink->emit(maker_.make(0, i, storage));
+  while (busy_sent.load() < 1000) std::this_thread::yield();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Maker m;
+    std::vector<dl::Attribute> s;
+    for (int i = 0; i < 50; ++i) sink->emit(m.make(2, i, s));
+    sink->close();
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  stop = true;
+  busy.join();
+  for (int i = 100; i < 110; ++i) sink->emit(maker_.make(0, i, storage));
+  sink->close();
+
+  std::map<std::int64_t, std::vector<std::int64_t>> by_producer;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const dl::OwnedLogRecord r = dl::parse_jsonl_record(line);
+    by_producer[attr_int(r, "producer")].push_back(attr_int(r, "seq"));
+  }
+  auto iota = [](std::int64_t n) {
+    std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
+    return v;
+  };
+  EXPECT_EQ(by_producer[0], iota(110));
+  EXPECT_EQ(by_producer[1], iota(busy_sent.load()));
+  auto child = by_producer[2];
+  EXPECT_EQ(child, iota(50));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(AsyncSinkTest, ProcessExitDrainsAnUnregisteredAsyncSink) {

@@ -7,8 +7,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -581,6 +583,31 @@ TEST_F(FileSinkTest, ThroughTheLoggerWithTraceContext) {
   EXPECT_EQ(rec.attribute("api_key")->as_string(), "***");
   ASSERT_TRUE(rec.instrumentation_scope.has_value());
   EXPECT_EQ(rec.instrumentation_scope->name, "svc.api");
+}
+
+TEST_F(FileSinkTest, ForkedChildInheritsAnEmptyBufferAndAWorkingSink) {
+  const std::string path = dir_.file("fork.jsonl");
+  auto o = opts(path);
+  o.flush_interval = std::chrono::milliseconds(0);
+  dl::FileSink sink(o);
+  for (int i = 0; i < 5; ++i) sink.emit(rf_.make(i));  // buffered in the parent
+  ASSERT_EQ(file_size(path), 0u);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    sink.emit(rf_.make(100));
+    sink.close();
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  sink.emit(rf_.make(5));
+  sink.close();
+  std::vector<int> seqs;
+  for (const auto& l : read_lines(path)) seqs.push_back(seq_of(l));
+  std::sort(seqs.begin(), seqs.end());
+  EXPECT_EQ(seqs, (std::vector<int>{0, 1, 2, 3, 4, 5, 100})) << "each record exactly once";
 }
 
 TEST_F(FileSinkTest, EmitDoesNotAllocateInSteadyState) {

@@ -68,6 +68,9 @@ struct AsyncSinkStats {
 // closes. Every live AsyncSink is also closed by an exit handler, so a process that returns from
 // main drains within shutdown_timeout even if the sink was never registered on a logger.
 //
+// fork(): in the child, an inherited AsyncSink has no writer thread, so it hands records straight
+// to the inner sink (synchronously); records queued before the fork are the parent's to deliver.
+//
 // id "async:<inner id>". Thread-safe: any number of threads may emit concurrently.
 class AsyncSink final : public Sink {
  public:

@@ -59,6 +59,11 @@ struct FileSinkStats {
 //
 // In steady state emit() does no heap allocation (a per-thread encode buffer and the sink buffer
 // are reused). id "file:<absolute path>". Thread-safe (one mutex around the buffer and the file).
+//
+// fork(): every live FileSink writes its buffer and holds its lock across the fork, so a child
+// inherits an empty buffer and a usable sink (appending to the same open file). The child has no
+// timer thread: its buffered records are written when the buffer fills, at flush_severity, on
+// flush() or on close().
 class FileSink final : public Sink {
  public:
   // Opens (creating if needed) the file. Throws ConfigError naming the path and the system error
@@ -94,6 +99,9 @@ class FileSink final : public Sink {
   void reopen_if_gone_locked(Failure& failure);
   void report(const Failure& failure) const noexcept;
   void timer_loop();
+  static void prepare_fork() noexcept;
+  static void after_fork_parent() noexcept;
+  static void after_fork_child() noexcept;
 
   const std::string path_;
   const std::string id_;
