@@ -42,9 +42,15 @@ def ns(b, key="real_time"):
     return v * {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[unit] if key in ("real_time", "cpu_time") else v
 
 
-def find(runs, prefix):
+def find(runs, pattern):
+    """The run named `pattern`'s first component whose other components include the rest, e.g.
+    "AsyncFile_dagstack/threads:1" matches "AsyncFile_dagstack/iterations:20000/manual_time/threads:1"."""
+    if pattern is None:
+        return None
+    want = pattern.split("/")
     for name, b in runs.items():
-        if name == prefix or name.startswith(prefix + "/"):
+        parts = name.split("/")
+        if parts[0] == want[0] and all(w in parts[1:] for w in want[1:]):
             return b
     return None
 
@@ -84,21 +90,21 @@ def main(argv):
     pair("call below the level", "BelowLevel_dagstack", "BelowLevel_spdlog", "real_time", 1.0)
 
     for threads in (1, 2):
-        o = find(runs, f"NullSink_dagstack/real_time/threads:{threads}")
-        t = find(runs, f"NullSink_spdlog/real_time/threads:{threads}")
+        o = find(runs, f"NullSink_dagstack/threads:{threads}")
+        t = find(runs, f"NullSink_spdlog/threads:{threads}")
         ov, tv = ns(o), ns(t)
         rows.append((f"enabled record into a discarding sink ({threads} thr)", fmt(ov), fmt(tv),
                      f"{ov / tv:.2f}" if ov and tv else "n/a", "<= 150 ns median",
                      None if ov is None else ov <= 150.0))
 
     for threads in (1, 2):
-        pair("", f"FileSync_dagstack/real_time/threads:{threads}", f"FileSync_spdlog/real_time/threads:{threads}",
+        pair("", f"FileSync_dagstack/threads:{threads}", f"FileSync_spdlog/threads:{threads}",
              "real_time", 1.5,
              label=f"FileSink sync vs basic_file_sink_{'st' if threads == 1 else 'mt'} ({threads} thr)")
 
     for threads in (1, 2):
-        o = find(runs, f"AsyncFile_dagstack/manual_time/threads:{threads}")
-        t = find(runs, f"AsyncFile_spdlog/manual_time/threads:{threads}")
+        o = find(runs, f"AsyncFile_dagstack/threads:{threads}")
+        t = find(runs, f"AsyncFile_spdlog/threads:{threads}")
         o50, t50 = ns(o, "p50_ns"), ns(t, "p50_ns")
         o999, t999 = ns(o, "p999_ns"), ns(t, "p999_ns")
         ratio = o50 / t50 if o50 and t50 else None
