@@ -5,8 +5,7 @@ namespace dagstack::logger {
 
 AttrValue::AttrValue(const Value& v) noexcept : kind_(Kind::kNull), i_(0) {
   switch (v.type()) {
-    case Value::Type::kNull:
-      break;
+    case Value::Type::kNull: break;
     case Value::Type::kBool:
       kind_ = Kind::kBool;
       b_ = v.as_bool();
@@ -35,18 +34,12 @@ AttrValue::AttrValue(const Value& v) noexcept : kind_(Kind::kNull), i_(0) {
 
 Value AttrValue::to_value() const {
   switch (kind_) {
-    case Kind::kNull:
-      return Value();
-    case Kind::kBool:
-      return Value(b_);
-    case Kind::kInt:
-      return Value(i_);
-    case Kind::kDouble:
-      return Value(d_);
-    case Kind::kString:
-      return Value(std::string(s_.data, s_.size));
-    case Kind::kValue:
-      return *v_;
+    case Kind::kNull: return Value();
+    case Kind::kBool: return Value(b_);
+    case Kind::kInt: return Value(i_);
+    case Kind::kDouble: return Value(d_);
+    case Kind::kString: return Value(std::string(s_.data, s_.size));
+    case Kind::kValue: return *v_;
   }
   return Value();
 }

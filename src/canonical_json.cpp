@@ -320,8 +320,8 @@ bool write_short_decimal(double d, Writer& w) {
     const double m = std::nearbyint(scaled);
     if (m / kPow10[k] != a) continue;
     char digits[24];
-    char* digits_end = std::to_chars(digits, digits + sizeof digits,
-                                     static_cast<std::uint64_t>(m)).ptr;
+    char* digits_end =
+        std::to_chars(digits, digits + sizeof digits, static_cast<std::uint64_t>(m)).ptr;
     auto nd = static_cast<int>(digits_end - digits);
     // Drop trailing zeros of the fraction (m = 1250, k = 2 -> 12.5).
     int frac = k;
@@ -548,9 +548,7 @@ bool write_map(const Value::Map& map, Writer& w) {
 
 bool write_value(const Value& v, Writer& w) {
   switch (v.type()) {
-    case Value::Type::kNull:
-      w.literal("null");
-      return true;
+    case Value::Type::kNull: w.literal("null"); return true;
     case Value::Type::kBool:
       if (v.as_bool()) {
         w.literal("true");
@@ -558,16 +556,12 @@ bool write_value(const Value& v, Writer& w) {
         w.literal("false");
       }
       return true;
-    case Value::Type::kInt:
-      write_integer(v.as_int(), w);
-      return true;
+    case Value::Type::kInt: write_integer(v.as_int(), w); return true;
     case Value::Type::kDouble:
       if (write_double(v.as_double(), w)) return true;
       w.literal("null");
       return false;
-    case Value::Type::kString:
-      write_string(v.as_string(), w);
-      return true;
+    case Value::Type::kString: write_string(v.as_string(), w); return true;
     case Value::Type::kArray: {
       w.put('[');
       bool ok = true;
@@ -580,17 +574,14 @@ bool write_value(const Value& v, Writer& w) {
       w.put(']');
       return ok;
     }
-    case Value::Type::kMap:
-      return write_map(v.as_map(), w);
+    case Value::Type::kMap: return write_map(v.as_map(), w);
   }
   return true;
 }
 
 bool write_attr_value(const AttrValue& v, Writer& w) {
   switch (v.kind()) {
-    case AttrValue::Kind::kNull:
-      w.literal("null");
-      return true;
+    case AttrValue::Kind::kNull: w.literal("null"); return true;
     case AttrValue::Kind::kBool:
       if (v.as_bool()) {
         w.literal("true");
@@ -598,18 +589,13 @@ bool write_attr_value(const AttrValue& v, Writer& w) {
         w.literal("false");
       }
       return true;
-    case AttrValue::Kind::kInt:
-      write_integer(v.as_int(), w);
-      return true;
+    case AttrValue::Kind::kInt: write_integer(v.as_int(), w); return true;
     case AttrValue::Kind::kDouble:
       if (write_double(v.as_double(), w)) return true;
       w.literal("null");
       return false;
-    case AttrValue::Kind::kString:
-      write_string(v.as_string(), w);
-      return true;
-    case AttrValue::Kind::kValue:
-      return write_value(v.as_value(), w);
+    case AttrValue::Kind::kString: write_string(v.as_string(), w); return true;
+    case AttrValue::Kind::kValue: return write_value(v.as_value(), w);
   }
   return true;
 }

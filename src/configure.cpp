@@ -80,10 +80,11 @@ void configure(const ConfigureOptions& options) {
     if (options.apply_environment && (root_level || !levels.empty())) {
       registry.apply_environment_levels_locked();
     }
-    if (options.auto_inject_trace_context || options.baggage_keys || options.include_code_location ||
-        options.clock) {
+    if (options.auto_inject_trace_context || options.baggage_keys ||
+        options.include_code_location || options.clock) {
       detail::Settings s = registry.settings();
-      if (options.auto_inject_trace_context) s.auto_inject_trace_context = *options.auto_inject_trace_context;
+      if (options.auto_inject_trace_context)
+        s.auto_inject_trace_context = *options.auto_inject_trace_context;
       if (options.baggage_keys) s.baggage_keys = *options.baggage_keys;
       if (options.include_code_location) s.include_code_location = *options.include_code_location;
       if (options.clock) s.clock = options.clock;
@@ -92,9 +93,9 @@ void configure(const ConfigureOptions& options) {
     registry.resolve_subtree_locked(*root);
   }
   if (suffixes && suffixes->empty()) {
-    detail::report_internal(kSeverityWarn,
-                            "redaction disabled: replace_defaults with no extra_suffixes masks nothing",
-                            {{"redaction.replace_defaults", true}});
+    detail::report_internal(
+        kSeverityWarn, "redaction disabled: replace_defaults with no extra_suffixes masks nothing",
+        {{"redaction.replace_defaults", true}});
   }
 }
 

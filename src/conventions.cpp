@@ -13,7 +13,8 @@ namespace {
 bool is_continuation(char c) noexcept { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 bool ends_with(std::string_view s, std::string_view suffix) noexcept {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -47,7 +48,8 @@ Truncated truncate(std::string_view value, std::size_t max_bytes) {
   return out;
 }
 
-bool put_truncated(Value::Map& attrs, std::string_view key, std::string_view value, std::size_t max_bytes) {
+bool put_truncated(Value::Map& attrs, std::string_view key, std::string_view value,
+                   std::size_t max_bytes) {
   Truncated t = truncate(value, max_bytes);
   attrs.insert_or_assign(std::string(key), Value(std::move(t.value)));
   if (!t.truncated) return false;
@@ -62,7 +64,8 @@ bool is_body_key(std::string_view key) noexcept {
                                                               "table_json", "html"};
   for (std::string_view body : kBodies) {
     if (key == body) return true;
-    if (key.size() > body.size() && ends_with(key, body) && key[key.size() - body.size() - 1] == '.') {
+    if (key.size() > body.size() && ends_with(key, body) &&
+        key[key.size() - body.size() - 1] == '.') {
       return true;
     }
   }
@@ -99,7 +102,8 @@ void Progress::started(AttributeSpan attrs) {
   emit_locked(kSeverityInfo, kProgressStarted, 0, attrs);
 }
 
-bool Progress::progress(std::int64_t current, std::optional<std::int64_t> total, std::string_view unit) {
+bool Progress::progress(std::int64_t current, std::optional<std::int64_t> total,
+                        std::string_view unit) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (total) options_.total = total;
   if (!unit.empty()) options_.unit = std::string(unit);
@@ -146,7 +150,8 @@ std::size_t Progress::dropped_ticks() const {
   return dropped_ticks_;
 }
 
-void Progress::emit_locked(int severity, std::string_view event, std::int64_t current, AttributeSpan extra) {
+void Progress::emit_locked(int severity, std::string_view event, std::int64_t current,
+                           AttributeSpan extra) {
   if (!logger_.is_enabled(severity)) return;
   std::vector<Attribute> attrs(extra.begin(), extra.end());
   attrs.push_back({kEventDomain, AttrValue(kProgressDomain)});
@@ -155,7 +160,8 @@ void Progress::emit_locked(int severity, std::string_view event, std::int64_t cu
   attrs.push_back({kProgressUnit, AttrValue(options_.unit)});
   if (options_.total) attrs.push_back({kProgressTotal, *options_.total});
   if (!options_.phase.empty()) attrs.push_back({kProgressPhase, AttrValue(options_.phase)});
-  if (!options_.operation_id.empty()) attrs.push_back({kOperationId, AttrValue(options_.operation_id)});
+  if (!options_.operation_id.empty())
+    attrs.push_back({kOperationId, AttrValue(options_.operation_id)});
   if (first_ && current > 0) {
     const double seconds = std::chrono::duration<double>(options_.now() - *first_).count();
     if (seconds > 0) {

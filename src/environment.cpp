@@ -63,10 +63,12 @@ EnvironmentConfig parse_environment(std::string_view level_spec, std::string_vie
   EnvironmentConfig cfg;
   for_each_item(level_spec, [&](std::string_view item) {
     const auto eq = item.find('=');
-    const std::string_view name = eq == std::string_view::npos ? std::string_view{} : trim(item.substr(0, eq));
+    const std::string_view name =
+        eq == std::string_view::npos ? std::string_view{} : trim(item.substr(0, eq));
     const std::string_view level = eq == std::string_view::npos ? item : trim(item.substr(eq + 1));
     if (eq != std::string_view::npos && !valid_logger_name(name)) {
-      cfg.errors.push_back("DAGSTACK_LOG_LEVEL: invalid logger name in '" + std::string(item) + "'");
+      cfg.errors.push_back("DAGSTACK_LOG_LEVEL: invalid logger name in '" + std::string(item) +
+                           "'");
       return;
     }
     try {

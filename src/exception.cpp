@@ -30,7 +30,8 @@ std::string type_name(const std::exception& e) {
     return demangle(carrier->thrown_type().name());
   }
   std::string name = demangle(typeid(e).name());
-  for (std::string_view wrapper : {"std::_Nested_exception<", "std::__1::__nested<", "std::__nested<"}) {
+  for (std::string_view wrapper :
+       {"std::_Nested_exception<", "std::__1::__nested<", "std::__nested<"}) {
     if (name.size() > wrapper.size() && name.compare(0, wrapper.size(), wrapper) == 0 &&
         name.back() == '>') {
       return name.substr(wrapper.size(), name.size() - wrapper.size() - 1);
@@ -69,8 +70,8 @@ void collect_causes(const std::exception& e, std::vector<ExceptionCause>& out) {
   }
 }
 
-void emit_exception(const Node* node, bool use_context, const Context* ctx, const ExceptionInfo& info,
-                    AttributeSpan attrs) {
+void emit_exception(const Node* node, bool use_context, const Context* ctx,
+                    const ExceptionInfo& info, AttributeSpan attrs) {
   std::vector<std::string> keys;
   std::vector<Attribute> all(attrs.begin(), attrs.end());
   const std::size_t caller = all.size();
@@ -137,13 +138,15 @@ __attribute__((noinline)) ExceptionInfo describe_exception(const std::exception_
 void Logger::exception(const std::exception& e, AttributeSpan attrs) noexcept {
   if (!is_enabled(kSeverityError)) return;
   try {
-    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e), attrs);
+    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e),
+                           attrs);
   } catch (...) {
     detail::counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
-void Logger::exception_ctx(const Context& ctx, const std::exception& e, AttributeSpan attrs) noexcept {
+void Logger::exception_ctx(const Context& ctx, const std::exception& e,
+                           AttributeSpan attrs) noexcept {
   if (!is_enabled(kSeverityError)) return;
   try {
     detail::emit_exception(node_.get(), use_context_, &ctx, detail::describe_exception(e), attrs);
@@ -155,7 +158,8 @@ void Logger::exception_ctx(const Context& ctx, const std::exception& e, Attribut
 void Logger::exception(std::exception_ptr e, AttributeSpan attrs) noexcept {
   if (!e || !is_enabled(kSeverityError)) return;
   try {
-    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e), attrs);
+    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e),
+                           attrs);
   } catch (...) {
     detail::counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
   }

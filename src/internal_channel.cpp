@@ -1,4 +1,5 @@
-// internal_channel.cpp: the dagstack.logger.internal channel: recursion guard, rate limit, counters.
+// internal_channel.cpp: the dagstack.logger.internal channel: recursion guard, rate limit,
+// counters.
 #include "detail/internal_channel.h"
 
 #include <chrono>

@@ -61,14 +61,10 @@ Value::Map to_map(const rapidjson::Value& j, int depth) {
 Value to_value(const rapidjson::Value& j, int depth) {
   if (depth > kMaxDepth) fail("nesting deeper than " + std::to_string(kMaxDepth));
   switch (j.GetType()) {
-    case rapidjson::kNullType:
-      return Value();
-    case rapidjson::kFalseType:
-      return Value(false);
-    case rapidjson::kTrueType:
-      return Value(true);
-    case rapidjson::kStringType:
-      return Value(std::string(name_of(j)));
+    case rapidjson::kNullType: return Value();
+    case rapidjson::kFalseType: return Value(false);
+    case rapidjson::kTrueType: return Value(true);
+    case rapidjson::kStringType: return Value(std::string(name_of(j)));
     case rapidjson::kNumberType:
       // Integers stay integers (NumberConvertingHandler made doubles of '.'/'e'/'E' tokens);
       // those beyond int64 become doubles, as Value does.
@@ -81,8 +77,7 @@ Value to_value(const rapidjson::Value& j, int depth) {
       for (const auto& e : j.GetArray()) array.push_back(to_value(e, depth + 1));
       return Value(std::move(array));
     }
-    case rapidjson::kObjectType:
-      return Value(to_map(j, depth));
+    case rapidjson::kObjectType: return Value(to_map(j, depth));
   }
   return Value();
 }
@@ -185,10 +180,8 @@ constexpr FieldName kFields[] = {
 };
 
 constexpr FieldName kRequired[] = {
-    {"time_unix_nano", kTime},
-    {"severity_number", kSeverityNumber},
-    {"severity_text", kSeverityText},
-    {"body", kBody},
+    {"time_unix_nano", kTime},         {"severity_number", kSeverityNumber},
+    {"severity_text", kSeverityText},  {"body", kBody},
     {"instrumentation_scope", kScope},
 };
 
@@ -326,21 +319,11 @@ OwnedLogRecord parse_jsonl_record(std::string_view line) {
     if ((seen & field) != 0) fail("duplicate field '" + std::string(key) + "'");
     seen |= field;
     switch (field) {
-      case kAttributes:
-        record.attributes = to_map(expect_object(v, key), 1);
-        break;
-      case kBody:
-        record.body = to_value(v, 1);
-        break;
-      case kScope:
-        record.instrumentation_scope = to_scope(v);
-        break;
-      case kObservedTime:
-        record.observed_time_unix_nano = to_uint64(v, key);
-        break;
-      case kResource:
-        record.resource = to_resource(v);
-        break;
+      case kAttributes: record.attributes = to_map(expect_object(v, key), 1); break;
+      case kBody: record.body = to_value(v, 1); break;
+      case kScope: record.instrumentation_scope = to_scope(v); break;
+      case kObservedTime: record.observed_time_unix_nano = to_uint64(v, key); break;
+      case kResource: record.resource = to_resource(v); break;
       case kSeverityNumber:
         if (!v.IsInt() || v.IsDouble()) fail("severity_number must be an integer in [1, 24]");
         if (v.GetInt() < kSeverityMin || v.GetInt() > kSeverityMax) {
@@ -349,22 +332,14 @@ OwnedLogRecord parse_jsonl_record(std::string_view line) {
         }
         record.severity_number = v.GetInt();
         break;
-      case kSeverityText:
-        severity_text_seen = to_string(v, key);
-        break;
-      case kSpanId:
-        record.span_id = to_id<SpanId>(v, key);
-        break;
-      case kTime:
-        record.time_unix_nano = to_uint64(v, key);
-        break;
+      case kSeverityText: severity_text_seen = to_string(v, key); break;
+      case kSpanId: record.span_id = to_id<SpanId>(v, key); break;
+      case kTime: record.time_unix_nano = to_uint64(v, key); break;
       case kTraceFlags:
         if (!v.IsUint() || v.GetUint() > 255) fail("trace_flags must be an integer in [0, 255]");
         record.trace_flags = static_cast<std::uint8_t>(v.GetUint());
         break;
-      case kTraceId:
-        record.trace_id = to_id<TraceId>(v, key);
-        break;
+      case kTraceId: record.trace_id = to_id<TraceId>(v, key); break;
     }
   }
   for (const FieldName& f : kRequired) {

@@ -39,7 +39,8 @@ class AttrBuffer {
       inline_[size_++] = a;
       return;
     }
-    if (heap_.empty()) heap_.assign(inline_.begin(), inline_.begin() + static_cast<std::ptrdiff_t>(size_));
+    if (heap_.empty())
+      heap_.assign(inline_.begin(), inline_.begin() + static_cast<std::ptrdiff_t>(size_));
     heap_.push_back(a);
     ++size_;
   }
@@ -170,7 +171,7 @@ void Logger::reset() { detail::Registry::instance().reset(); }
 const std::string& Logger::name() const noexcept { return node_->name; }
 
 void Logger::emit_impl(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
-                   const SourceLocation& loc) const noexcept {
+                       const SourceLocation& loc) const noexcept {
   try {
     detail::emit_record(node_.get(), use_context_, severity, ctx, body, attrs, &loc);
   } catch (...) {
@@ -178,7 +179,8 @@ void Logger::emit_impl(int severity, const Context* ctx, AttrValue body, Attribu
   }
 }
 
-void Logger::format_emit_impl(int severity, fmt::string_view f, fmt::format_args args) const noexcept {
+void Logger::format_emit_impl(int severity, fmt::string_view f,
+                              fmt::format_args args) const noexcept {
   try {
     fmt::memory_buffer buf;
     fmt::vformat_to(std::back_inserter(buf), f, args);
@@ -195,7 +197,8 @@ Logger Logger::child(AttributeSpan attrs) const {
   std::vector<detail::OwnedAttribute> bound;
   bound.reserve(attrs.size());
   for (const auto& a : attrs) bound.push_back({std::string(a.key), a.value.to_value()});
-  return Logger(detail::Registry::instance().make_detached(node_, std::move(bound), std::nullopt, false));
+  return Logger(
+      detail::Registry::instance().make_detached(node_, std::move(bound), std::nullopt, false));
 }
 
 Logger Logger::with_sinks(SinkList sinks) const {
@@ -214,7 +217,8 @@ Logger Logger::without_context() const { return Logger(node_, false); }
 
 ScopedSinks Logger::scope_sinks(SinkList sinks) const {
   const detail::ContextData* cur = detail::current_context_data();
-  auto data = cur ? std::make_shared<detail::ContextData>(*cur) : std::make_shared<detail::ContextData>();
+  auto data =
+      cur ? std::make_shared<detail::ContextData>(*cur) : std::make_shared<detail::ContextData>();
   data->overrides.push_back({node_.get(), std::make_shared<const SinkList>(std::move(sinks))});
   return ScopedSinks(*this, Context(std::move(data)));
 }
@@ -247,7 +251,8 @@ int Logger::effective_level() const noexcept {
 }
 
 void Logger::set_sinks(SinkList sinks) const {
-  detail::Registry::instance().mutate(*node_, [&](detail::Node& node) { node.sinks = std::move(sinks); });
+  detail::Registry::instance().mutate(*node_,
+                                      [&](detail::Node& node) { node.sinks = std::move(sinks); });
 }
 
 void Logger::clear_sinks() const {
@@ -260,7 +265,8 @@ SinkList Logger::effective_sinks() const {
 }
 
 void Logger::set_resource(std::shared_ptr<const Resource> resource) const {
-  detail::Registry::instance().mutate(*node_, [&](detail::Node& node) { node.resource = std::move(resource); });
+  detail::Registry::instance().mutate(
+      *node_, [&](detail::Node& node) { node.resource = std::move(resource); });
 }
 
 void Logger::set_redaction_suffixes(std::optional<std::vector<std::string>> suffixes) const {
@@ -301,7 +307,8 @@ FlushResult aggregate(const SinkList& sinks, const std::function<FlushResult(Sin
     if (!r.success) {
       ++failed;
       if (r.failed_sinks.empty()) r.failed_sinks.push_back({std::string(s->id()), "failed"});
-      total.failed_sinks.insert(total.failed_sinks.end(), r.failed_sinks.begin(), r.failed_sinks.end());
+      total.failed_sinks.insert(total.failed_sinks.end(), r.failed_sinks.begin(),
+                                r.failed_sinks.end());
     }
   }
   total.success = failed == 0;

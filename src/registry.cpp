@@ -21,8 +21,8 @@ std::string_view parent_name(std::string_view name) {
 }
 
 std::shared_ptr<const SuffixList> default_suffixes() {
-  static const auto suffixes =
-      std::make_shared<const SuffixList>(kDefaultSecretSuffixes.begin(), kDefaultSecretSuffixes.end());
+  static const auto suffixes = std::make_shared<const SuffixList>(kDefaultSecretSuffixes.begin(),
+                                                                  kDefaultSecretSuffixes.end());
   return suffixes;
 }
 
@@ -100,7 +100,8 @@ void Registry::install_defaults_locked() {
   // The internal channel never inherits the root's sinks (no feedback loops) and keeps its own
   // level; the trace channel keeps its own level so spans survive a raised root level.
   auto internal = get_locked(kInternalLoggerName);
-  internal->sinks = SinkList{make_console_sink({ConsoleMode::kJson, stderr, nullptr, kSeverityWarn})};
+  internal->sinks =
+      SinkList{make_console_sink({ConsoleMode::kJson, stderr, nullptr, kSeverityWarn})};
   internal->level = kSeverityWarn;
   auto trace = get_locked("dagstack.trace");
   trace->level = kSeverityInfo;
@@ -120,7 +121,8 @@ std::shared_ptr<Node> Registry::get_locked(std::string_view name) {
   auto node = std::make_shared<Node>();
   node->name = std::string(name);
   node->parent = parent;
-  node->scope = std::make_shared<const InstrumentationScope>(InstrumentationScope{node->name, {}, {}});
+  node->scope =
+      std::make_shared<const InstrumentationScope>(InstrumentationScope{node->name, {}, {}});
   parent->children.push_back(node);
   nodes_.emplace(node->name, node);
   resolve_subtree_locked(*node);
@@ -176,7 +178,8 @@ std::shared_ptr<Node> Registry::make_detached(const std::shared_ptr<Node>& paren
 
 void Registry::resolve_subtree_locked(Node& node) {
   ++generation_;
-  const Resolved* parent = node.parent ? node.parent->resolved.load(std::memory_order_relaxed) : nullptr;
+  const Resolved* parent =
+      node.parent ? node.parent->resolved.load(std::memory_order_relaxed) : nullptr;
   auto r = std::make_unique<Resolved>();
   r->generation = generation_;
   r->min_severity = node.level ? *node.level : (parent ? parent->min_severity : kSeverityTrace);
@@ -184,7 +187,8 @@ void Registry::resolve_subtree_locked(Node& node) {
   r->sinks = node.sinks ? *node.sinks : (parent ? parent->sinks : SinkList{});
   r->resource = node.resource ? node.resource : (parent ? parent->resource : nullptr);
   r->scope = node.scope ? node.scope : (parent ? parent->scope : nullptr);
-  r->redaction = node.redaction ? *node.redaction : (parent ? parent->redaction : default_suffixes());
+  r->redaction =
+      node.redaction ? *node.redaction : (parent ? parent->redaction : default_suffixes());
   node.resolved.store(r.get(), std::memory_order_release);
   node.gate.min_severity.store(r->min_severity, std::memory_order_relaxed);
   node.history.push_back(std::move(r));

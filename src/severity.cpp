@@ -17,15 +17,16 @@ std::string_view severity_text(int severity_number) noexcept {
 int parse_severity(std::string_view name) {
   std::string upper;
   upper.reserve(name.size());
-  for (char c : name) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : name)
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   struct Entry {
     std::string_view name;
     int number;
   };
-  static constexpr Entry kNames[] = {{"TRACE", kSeverityTrace}, {"DEBUG", kSeverityDebug},
-                                     {"INFO", kSeverityInfo},   {"WARN", kSeverityWarn},
+  static constexpr Entry kNames[] = {{"TRACE", kSeverityTrace},  {"DEBUG", kSeverityDebug},
+                                     {"INFO", kSeverityInfo},    {"WARN", kSeverityWarn},
                                      {"WARNING", kSeverityWarn}, {"ERROR", kSeverityError},
-                                     {"FATAL", kSeverityFatal}, {"CRITICAL", kSeverityFatal}};
+                                     {"FATAL", kSeverityFatal},  {"CRITICAL", kSeverityFatal}};
   for (const auto& e : kNames) {
     if (upper == e.name) return e.number;
   }

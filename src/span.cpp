@@ -40,7 +40,8 @@ class IdGenerator {
     static std::atomic<std::uint64_t> instances{0};
     seed ^= static_cast<std::uint64_t>(
         std::chrono::high_resolution_clock::now().time_since_epoch().count());
-    seed ^= rotl(static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())), 17);
+    seed ^= rotl(
+        static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())), 17);
     seed ^= rotl(instances.fetch_add(1, std::memory_order_relaxed) * 0x9e3779b97f4a7c15ULL, 41);
     seed ^= reinterpret_cast<std::uintptr_t>(this);
     for (auto& word : s_) word = splitmix64(seed);
@@ -117,7 +118,8 @@ Span::Span(std::string_view name, SpanOptions options)
       logger_(Logger::get(kTraceLoggerName)) {
   const Context parent = options.parent ? std::move(*options.parent) : previous_;
   const detail::ContextData* p = parent.data();
-  auto data = p ? std::make_shared<detail::ContextData>(*p) : std::make_shared<detail::ContextData>();
+  auto data =
+      p ? std::make_shared<detail::ContextData>(*p) : std::make_shared<detail::ContextData>();
   if (p != nullptr && p->has_span()) {
     parent_span_id_ = p->span_id;
   } else {
@@ -202,7 +204,8 @@ namespace {
 void store_exception(const detail::ExceptionInfo& info, Value::Map& out) {
   std::vector<std::string> keys;
   out.clear();
-  for (const Attribute& a : info.attributes(keys)) out.insert_or_assign(std::string(a.key), a.value.to_value());
+  for (const Attribute& a : info.attributes(keys))
+    out.insert_or_assign(std::string(a.key), a.value.to_value());
 }
 }  // namespace
 
@@ -249,7 +252,8 @@ void Span::emit_start() noexcept {
     detail::append_attr(attrs, "operation.name", AttrValue(name_));
     detail::append_attr(attrs, "operation.id", AttrValue(span_hex_));
     detail::append_attr(attrs, "operation.kind", AttrValue(kind_));
-    if (!parent_hex_.empty()) detail::append_attr(attrs, "operation.parent.id", AttrValue(parent_hex_));
+    if (!parent_hex_.empty())
+      detail::append_attr(attrs, "operation.parent.id", AttrValue(parent_hex_));
     logger_.log_ctx(context_, kSeverityInfo, AttrValue(name_), attrs);
   } catch (...) {
     // Out of memory while building the record: the span simply has no start record.
@@ -269,7 +273,8 @@ void Span::emit_end() noexcept {
     detail::append_attr(attrs, "operation.name", AttrValue(name_));
     detail::append_attr(attrs, "operation.id", AttrValue(span_hex_));
     detail::append_attr(attrs, "operation.kind", AttrValue(kind_));
-    if (!parent_hex_.empty()) detail::append_attr(attrs, "operation.parent.id", AttrValue(parent_hex_));
+    if (!parent_hex_.empty())
+      detail::append_attr(attrs, "operation.parent.id", AttrValue(parent_hex_));
     detail::append_attr(attrs, "operation.status", wire_status(status_));
     if (!status_message_.empty()) {
       detail::append_attr(attrs, "operation.status.message", AttrValue(status_message_));

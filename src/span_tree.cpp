@@ -203,7 +203,8 @@ std::vector<TraceTree> build_span_trees(const std::vector<OwnedLogRecord>& recor
     if (!r.trace_id.valid()) continue;
     TraceBuild& b = trace_for(r.trace_id);
     const std::string* event = string_attr(r, "dagstack.span.event");
-    const bool is_span = event != nullptr && (*event == "start" || *event == "end") && r.span_id.valid();
+    const bool is_span =
+        event != nullptr && (*event == "start" || *event == "end") && r.span_id.valid();
     if (!is_span) {
       b.others.push_back(&r);
       continue;
@@ -225,7 +226,8 @@ std::vector<TraceTree> build_span_trees(const std::vector<OwnedLogRecord>& recor
   return out;
 }
 
-std::vector<TraceTree> build_span_trees_from_file(const std::string& path, std::size_t* skipped_lines) {
+std::vector<TraceTree> build_span_trees_from_file(const std::string& path,
+                                                  std::size_t* skipped_lines) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open JSON-lines file '" + path + "'");
   std::vector<OwnedLogRecord> records;

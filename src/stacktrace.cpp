@@ -64,8 +64,8 @@ backtrace_state* bt_state() {
   static backtrace_state* state = [] {
     backtrace_state* s = backtrace_create_state(nullptr, /*threaded=*/0, ignore_error, nullptr);
     if (s != nullptr) {
-      backtrace_pcinfo(s, reinterpret_cast<std::uintptr_t>(&ignore_pcinfo), ignore_pcinfo, ignore_error,
-                       nullptr);
+      backtrace_pcinfo(s, reinterpret_cast<std::uintptr_t>(&ignore_pcinfo), ignore_pcinfo,
+                       ignore_error, nullptr);
     }
     return s;
   }();
@@ -112,11 +112,13 @@ std::vector<Frame> resolve(std::uintptr_t return_address) {
     // No line info: fall back to dladdr for a name and to module+offset for the location.
     Dl_info info{};
     if (::dladdr(reinterpret_cast<void*>(pc), &info) != 0) {
-      if (outer.function.empty() && info.dli_sname != nullptr) outer.function = demangle(info.dli_sname);
+      if (outer.function.empty() && info.dli_sname != nullptr)
+        outer.function = demangle(info.dli_sname);
       if (info.dli_fname != nullptr) {
         char offset[32];
-        std::snprintf(offset, sizeof offset, "+0x%zx",
-                      static_cast<std::size_t>(pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
+        std::snprintf(
+            offset, sizeof offset, "+0x%zx",
+            static_cast<std::size_t>(pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
         outer.file = std::string(info.dli_fname) + offset;
         outer.line = 0;
       }

@@ -90,7 +90,9 @@ std::string TraceId::to_hex() const {
 
 void TraceId::to_hex(char* out) const noexcept { bytes_to_hex(bytes, out); }
 
-TraceId TraceId::from_hex(std::string_view hex) { return TraceId{hex_to_bytes<16>(hex, "trace_id")}; }
+TraceId TraceId::from_hex(std::string_view hex) {
+  return TraceId{hex_to_bytes<16>(hex, "trace_id")};
+}
 
 TraceId TraceId::from_bytes(std::span<const std::uint8_t> in) {
   return TraceId{copy_bytes<16>(in, "trace_id")};

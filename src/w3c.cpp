@@ -63,9 +63,10 @@ void parse_lower_hex(std::string_view field, std::uint8_t* out, const char* name
     const int lo = lower_hex_nibble(field[i + 1]);
     if (hi < 0 || lo < 0) {
       const bool upper = any_hex_nibble(field[i]) >= 0 && any_hex_nibble(field[i + 1]) >= 0;
-      fail("traceparent", std::string(name) + (upper ? " must be lowercase hex, got "
-                                                     : " contains non-hex characters: ") +
-                              quote(field));
+      fail("traceparent",
+           std::string(name) +
+               (upper ? " must be lowercase hex, got " : " contains non-hex characters: ") +
+               quote(field));
     }
     out[i / 2] = static_cast<std::uint8_t>((hi << 4) | lo);
   }
@@ -119,7 +120,8 @@ const char* tracestate_value_problem(std::string_view value) noexcept {
   if (value.empty()) return "empty value";
   if (value.size() > 256) return "value longer than 256 characters";
   for (char c : value) {
-    if (c != ' ' && !is_nblk_chr(c)) return "value contains a character outside printable ASCII or ',' or '='";
+    if (c != ' ' && !is_nblk_chr(c))
+      return "value contains a character outside printable ASCII or ',' or '='";
   }
   if (value.back() == ' ') return "value ends with a space";
   return nullptr;
@@ -131,11 +133,22 @@ const char* tracestate_value_problem(std::string_view value) noexcept {
 bool is_tchar(char c) noexcept {
   if (is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -155,8 +168,10 @@ std::string percent_decode(std::string_view raw, std::string_view key) {
   for (std::size_t i = 0; i < raw.size(); ++i) {
     const char c = raw[i];
     if (!is_baggage_octet(c)) {
-      fail("baggage", "value of " + quote(key) + " contains a forbidden character (whitespace, '\"', "
-                      "',', ';', '\\\\' or non-ASCII must be percent-encoded): " + quote(raw));
+      fail("baggage", "value of " + quote(key) +
+                          " contains a forbidden character (whitespace, '\"', "
+                          "',', ';', '\\\\' or non-ASCII must be percent-encoded): " +
+                          quote(raw));
     }
     if (c != '%') {
       out += c;
@@ -232,7 +247,8 @@ TraceParent parse_traceparent(std::string_view header) {
   parse_lower_hex(s.substr(0, 2), &tp.version, "version");
   if (tp.version == 0xff) fail("traceparent", "version ff is invalid");
   if (tp.version == 0x00 && s.size() != 55) {
-    fail("traceparent", "version 00 must be exactly 55 characters, got " + std::to_string(s.size()));
+    fail("traceparent",
+         "version 00 must be exactly 55 characters, got " + std::to_string(s.size()));
   }
   if (tp.version != 0x00 && s.size() > 55 && s[55] != '-') {
     fail("traceparent", "fields after the flags must start with '-'");
@@ -285,8 +301,10 @@ TraceState parse_tracestate(std::string_view header) {
     if (eq == std::string_view::npos) fail("tracestate", "member without '=': " + quote(member));
     const std::string_view key = member.substr(0, eq);
     const std::string_view value = member.substr(eq + 1);
-    if (const char* p = tracestate_key_problem(key)) fail("tracestate", std::string(p) + ": " + quote(member));
-    if (const char* p = tracestate_value_problem(value)) fail("tracestate", std::string(p) + ": " + quote(member));
+    if (const char* p = tracestate_key_problem(key))
+      fail("tracestate", std::string(p) + ": " + quote(member));
+    if (const char* p = tracestate_value_problem(value))
+      fail("tracestate", std::string(p) + ": " + quote(member));
     for (const auto& e : state) {
       if (e.key == key) fail("tracestate", "duplicate key " + quote(key));
     }
@@ -302,8 +320,10 @@ std::string format_tracestate(const TraceState& state) {
   std::string out;
   for (std::size_t i = 0; i < state.size(); ++i) {
     const auto& e = state[i];
-    if (const char* p = tracestate_key_problem(e.key)) fail("tracestate", std::string(p) + ": " + quote(e.key));
-    if (const char* p = tracestate_value_problem(e.value)) fail("tracestate", std::string(p) + ": " + quote(e.value));
+    if (const char* p = tracestate_key_problem(e.key))
+      fail("tracestate", std::string(p) + ": " + quote(e.key));
+    if (const char* p = tracestate_value_problem(e.value))
+      fail("tracestate", std::string(p) + ": " + quote(e.value));
     for (std::size_t j = 0; j < i; ++j) {
       if (state[j].key == e.key) fail("tracestate", "duplicate key " + quote(e.key));
     }
@@ -347,7 +367,8 @@ Baggage parse_baggage(std::string_view header) {
     if (semi != std::string_view::npos) {
       for_each_part(metadata, ';', [&](std::string_view prop) { check_property(prop, key); });
     }
-    auto it = std::find_if(out.begin(), out.end(), [&](const BaggageEntry& e) { return e.key == key; });
+    auto it =
+        std::find_if(out.begin(), out.end(), [&](const BaggageEntry& e) { return e.key == key; });
     if (it != out.end()) {
       it->value = std::move(value);
       it->metadata = std::string(metadata);
@@ -410,7 +431,8 @@ Context from_w3c_headers(std::string_view traceparent, std::string_view tracesta
     // No valid traceparent: no span, and the tracestate has nothing to belong to.
   }
   try {
-    for (auto& e : w3c::parse_baggage(baggage)) data->baggage.emplace_back(std::move(e.key), std::move(e.value));
+    for (auto& e : w3c::parse_baggage(baggage))
+      data->baggage.emplace_back(std::move(e.key), std::move(e.value));
   } catch (const std::invalid_argument&) {
     // Invalid baggage is ignored as a whole.
   }

@@ -137,8 +137,9 @@ std::string format_pretty(const LogRecord& record) {
   out += kReset;
   out += "] ";
   out += kDim;
-  out += record.instrumentation_scope != nullptr ? std::string_view(record.instrumentation_scope->name)
-                                                 : std::string_view("root");
+  out += record.instrumentation_scope != nullptr
+             ? std::string_view(record.instrumentation_scope->name)
+             : std::string_view("root");
   out += kReset;
   out += ": ";
   if (record.body.kind() == AttrValue::Kind::kString) {

@@ -50,7 +50,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   const std::size_t colon = line.find(':');
   if (colon != std::string::npos) {
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (name == "retry-after") state->retry_after = parse_retry_after(line.substr(colon + 1));
   } else if (line.rfind("HTTP/", 0) == 0) {
     state->retry_after.reset();  // a new response (after a 1xx)
@@ -87,7 +88,8 @@ class CurlTransport final : public HttpTransport {
       curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
       curl_easy_setopt(h, CURLOPT_POST, 1L);
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
       curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
       curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
       curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 5000L));

@@ -37,8 +37,11 @@ bool valid_project_id(std::string_view id) noexcept {
 bool parse_env_bool(std::string_view name, std::string_view value) {
   std::size_t b = 0;
   std::size_t e = value.size();
-  while (b < e && (value[b] == ' ' || value[b] == '\t' || value[b] == '\n' || value[b] == '\r')) ++b;
-  while (e > b && (value[e - 1] == ' ' || value[e - 1] == '\t' || value[e - 1] == '\n' || value[e - 1] == '\r')) --e;
+  while (b < e && (value[b] == ' ' || value[b] == '\t' || value[b] == '\n' || value[b] == '\r'))
+    ++b;
+  while (e > b && (value[e - 1] == ' ' || value[e - 1] == '\t' || value[e - 1] == '\n' ||
+                   value[e - 1] == '\r'))
+    --e;
   std::string v(value.substr(b, e - b));
   for (char& c : v) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -81,18 +84,24 @@ std::string NorthStarOptions::resolved_endpoint() const {
 
 void NorthStarOptions::validate() const {
   if (batch_size == 0) throw ConfigError("northstar batch_size must be greater than zero");
-  if (flush_interval.count() <= 0) throw ConfigError("northstar flush_interval must be greater than zero");
+  if (flush_interval.count() <= 0)
+    throw ConfigError("northstar flush_interval must be greater than zero");
   if (max_queue_size == 0) throw ConfigError("northstar max_queue_size must be greater than zero");
-  if (max_batch_records == 0) throw ConfigError("northstar max_batch_records must be greater than zero");
-  if (request_timeout.count() <= 0) throw ConfigError("northstar request_timeout must be greater than zero");
-  if (shutdown_timeout.count() < 0) throw ConfigError("northstar shutdown_timeout must not be negative");
-  if (retry.initial_backoff.count() < 0 || retry.max_backoff.count() < 0 || retry.max_retry_after.count() < 0) {
+  if (max_batch_records == 0)
+    throw ConfigError("northstar max_batch_records must be greater than zero");
+  if (request_timeout.count() <= 0)
+    throw ConfigError("northstar request_timeout must be greater than zero");
+  if (shutdown_timeout.count() < 0)
+    throw ConfigError("northstar shutdown_timeout must not be negative");
+  if (retry.initial_backoff.count() < 0 || retry.max_backoff.count() < 0 ||
+      retry.max_retry_after.count() < 0) {
     throw ConfigError("northstar retry delays must not be negative");
   }
   if (!(retry.multiplier >= 1.0) || !std::isfinite(retry.multiplier)) {
     throw ConfigError("northstar retry.multiplier must be >= 1");
   }
-  if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0)) throw ConfigError("northstar retry.jitter must be in [0, 1]");
+  if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0))
+    throw ConfigError("northstar retry.jitter must be in [0, 1]");
   if (retry.max_attempts < 1) throw ConfigError("northstar retry.max_attempts must be at least 1");
   for (const auto& k : redact_keys) {
     if (k.empty()) throw ConfigError("northstar redact_keys contains an empty string");

@@ -44,9 +44,9 @@ SinkRegistry& sink_registry() {
 }
 
 std::uint64_t now_unix_nano() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 std::string lowercase(std::string s) {
@@ -65,7 +65,8 @@ bool accepted_body(const std::string& body) {
 }
 
 bool retryable_status(int status) {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,13 +115,16 @@ class ActiveSink final : public NorthStarSink {
   bool enabled() const noexcept override { return true; }
   const std::string& session_id() const noexcept override { return session_id_; }
   const std::string& endpoint() const noexcept override { return endpoint_; }
-  bool supports_severity(int severity) const noexcept override { return severity >= options_.min_severity; }
+  bool supports_severity(int severity) const noexcept override {
+    return severity >= options_.min_severity;
+  }
 
   void emit(const LogRecord& record) override {
     if (closed_.load(std::memory_order_acquire)) return;
     if (record.severity_number < options_.min_severity) return;
     if (record.instrumentation_scope != nullptr &&
-        std::string_view(record.instrumentation_scope->name).substr(0, kInternalScope.size()) == kInternalScope) {
+        std::string_view(record.instrumentation_scope->name).substr(0, kInternalScope.size()) ==
+            kInternalScope) {
       return;  // never ship (or loop on) the library's own diagnostics
     }
     if (drop_outside_ && !record.span_id.valid()) {
@@ -135,14 +139,17 @@ class ActiveSink final : public NorthStarSink {
       if (stop_) return;
       if (raw_.size() + backlog_.load(std::memory_order_relaxed) >= options_.max_queue_size) {
         const AttrValue* ev = record.find_attribute("dagstack.span.event");
-        const bool is_end = ev != nullptr && ev->kind() == AttrValue::Kind::kString && ev->as_string() == "end";
+        const bool is_end =
+            ev != nullptr && ev->kind() == AttrValue::Kind::kString && ev->as_string() == "end";
         if (!is_end) {  // span ends always get in, so started runs and spans still finish
-          if (ev != nullptr && ev->kind() == AttrValue::Kind::kString && ev->as_string() == "start") {
+          if (ev != nullptr && ev->kind() == AttrValue::Kind::kString &&
+              ev->as_string() == "start") {
             dropped_starts_.push_back({record.trace_id, record.span_id});
           }
           const std::uint64_t n = dropped_.fetch_add(1, std::memory_order_relaxed) + 1;
           unreported_dropped_.fetch_add(1, std::memory_order_relaxed);
-          if (debug_ && (n & (n - 1)) == 0) debug("queue is full; dropping trace data (" + std::to_string(n) + " dropped)");
+          if (debug_ && (n & (n - 1)) == 0)
+            debug("queue is full; dropping trace data (" + std::to_string(n) + " dropped)");
           return;
         }
       }
@@ -162,7 +169,8 @@ class ActiveSink final : public NorthStarSink {
         cv_.notify_all();
         if (!done_cv_.wait_for(lock, timeout, [&] { return flush_done_ >= target; })) {
           const std::uint64_t waiting = raw_.size() + backlog_.load(std::memory_order_relaxed);
-          return FlushResult::failed(id_, "flush timed out after " + std::to_string(timeout.count()) + " ms with " +
+          return FlushResult::failed(id_, "flush timed out after " +
+                                              std::to_string(timeout.count()) + " ms with " +
                                               std::to_string(waiting) + " records waiting");
         }
       }
@@ -172,9 +180,13 @@ class ActiveSink final : public NorthStarSink {
     const std::uint64_t lost = unreported_lost_.exchange(0);
     if (rejected == 0 && dropped == 0 && lost == 0) return FlushResult::ok();
     std::string what;
-    if (rejected != 0) what += std::to_string(rejected) + " records rejected by the server (dead-lettered)";
-    if (dropped != 0) what += (what.empty() ? "" : "; ") + std::to_string(dropped) + " records dropped (queue full)";
-    if (lost != 0) what += (what.empty() ? "" : "; ") + std::to_string(lost) + " records unsent at close";
+    if (rejected != 0)
+      what += std::to_string(rejected) + " records rejected by the server (dead-lettered)";
+    if (dropped != 0)
+      what +=
+          (what.empty() ? "" : "; ") + std::to_string(dropped) + " records dropped (queue full)";
+    if (lost != 0)
+      what += (what.empty() ? "" : "; ") + std::to_string(lost) + " records unsent at close";
     return FlushResult::failed(id_, what + " since the previous flush");
   }
 
@@ -318,7 +330,8 @@ class ActiveSink final : public NorthStarSink {
       try {
         stitcher_.process(detail::decode_record(q));
       } catch (const std::exception& e) {
-        dagstack::logger::detail::report_sink_error(id_, "northstar record could not be stitched", e.what());
+        dagstack::logger::detail::report_sink_error(id_, "northstar record could not be stitched",
+                                                    e.what());
       }
     }
     spare_.clear();
@@ -332,7 +345,8 @@ class ActiveSink final : public NorthStarSink {
   }
 
   void update_backlog() {
-    backlog_.store(stitcher_.pending() + (inflight_ ? inflight_->entities : 0), std::memory_order_relaxed);
+    backlog_.store(stitcher_.pending() + (inflight_ ? inflight_->entities : 0),
+                   std::memory_order_relaxed);
   }
 
   void complete_flushes() {
@@ -353,11 +367,14 @@ class ActiveSink final : public NorthStarSink {
 
   milliseconds backoff(int attempt, std::optional<milliseconds> retry_after) {
     const RetryPolicy& p = options_.retry;
-    double base = static_cast<double>(p.initial_backoff.count()) * std::pow(p.multiplier, attempt - 1);
+    double base =
+        static_cast<double>(p.initial_backoff.count()) * std::pow(p.multiplier, attempt - 1);
     base = std::min(base, static_cast<double>(p.max_backoff.count()));
     std::uniform_real_distribution<double> u(0.0, 1.0);
     double delay = base * (1.0 - p.jitter * u(rng_));
-    if (retry_after) delay = std::max(delay, static_cast<double>(std::min(*retry_after, p.max_retry_after).count()));
+    if (retry_after)
+      delay =
+          std::max(delay, static_cast<double>(std::min(*retry_after, p.max_retry_after).count()));
     return milliseconds(static_cast<long long>(delay));
   }
 
@@ -366,7 +383,8 @@ class ActiveSink final : public NorthStarSink {
   // (shutdown) it sleeps through backoffs until the deadline.
   void deliver(std::uint64_t target, std::optional<Clock::time_point> deadline) {
     for (;;) {
-      if (!deadline && closed_.load(std::memory_order_acquire)) return;  // the shutdown path takes over
+      if (!deadline && closed_.load(std::memory_order_acquire))
+        return;  // the shutdown path takes over
       if (!inflight_) {
         const bool want = completed_total_ < target || stitcher_.pending() >= options_.batch_size;
         if (!want || stitcher_.pending() == 0) return;
@@ -385,7 +403,9 @@ class ActiveSink final : public NorthStarSink {
       if (deadline && now >= *deadline) return;
       milliseconds timeout = options_.request_timeout;
       if (deadline) {
-        timeout = std::min(timeout, std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(*deadline - now)));
+        timeout = std::min(
+            timeout,
+            std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(*deadline - now)));
       }
       HttpRequest request;
       request.url = endpoint_;
@@ -418,8 +438,9 @@ class ActiveSink final : public NorthStarSink {
           retries_.fetch_add(1, std::memory_order_relaxed);
           const milliseconds delay = backoff(inflight_->attempts, response.retry_after);
           retry_at_ = Clock::now() + delay;
-          debug("flush failed: " + describe(response) + "; retry " + std::to_string(inflight_->attempts) + " in " +
-                std::to_string(delay.count()) + " ms");
+          debug("flush failed: " + describe(response) + "; retry " +
+                std::to_string(inflight_->attempts) + " in " + std::to_string(delay.count()) +
+                " ms");
         }
       } else {
         dead_letter(response, "rejected");
@@ -443,7 +464,8 @@ class ActiveSink final : public NorthStarSink {
     return "HTTP " + std::to_string(r.status) + " " + body;
   }
 
-  void detail_report(std::string_view what, int status, std::string_view error, std::uint64_t records) {
+  void detail_report(std::string_view what, int status, std::string_view error,
+                     std::uint64_t records) {
     dagstack::logger::detail::report_internal(
         kSeverityError, what,
         {{"sink.id", id_},
@@ -480,7 +502,8 @@ class ActiveSink final : public NorthStarSink {
     out.flush();
     if (!out) {
       dead_letter_errors_.fetch_add(1, std::memory_order_relaxed);
-      dagstack::logger::detail::report_sink_error(id_, "northstar dead-letter write failed", options_.dead_letter_path);
+      dagstack::logger::detail::report_sink_error(id_, "northstar dead-letter write failed",
+                                                  options_.dead_letter_path);
     }
   }
 
@@ -537,7 +560,8 @@ class ActiveSink final : public NorthStarSink {
   Clock::time_point retry_at_{};
   std::uint64_t taken_total_ = 0;
   std::uint64_t completed_total_ = 0;
-  std::deque<std::pair<std::uint64_t, std::uint64_t>> flush_marks_;  // (flush number, FIFO position)
+  std::deque<std::pair<std::uint64_t, std::uint64_t>>
+      flush_marks_;  // (flush number, FIFO position)
   std::uint64_t last_marked_ = 0;
   std::mt19937_64 rng_;
 
@@ -557,14 +581,16 @@ std::shared_ptr<NorthStarSink> make_northstar_sink(NorthStarOptions options) {
     }
     return std::make_shared<DisabledSink>();
   }
-  PricingTable pricing =
-      options.pricing_path.empty() ? PricingTable::builtin() : PricingTable::load_file(options.pricing_path);
+  PricingTable pricing = options.pricing_path.empty()
+                             ? PricingTable::builtin()
+                             : PricingTable::load_file(options.pricing_path);
   for (const auto& [model, price] : options.pricing_overrides) pricing.set(model, price);
   auto sink = std::make_shared<ActiveSink>(std::move(options), std::move(pricing));
   auto& reg = sink_registry();
   std::lock_guard<std::mutex> lock(reg.mutex);
-  reg.sinks.erase(std::remove_if(reg.sinks.begin(), reg.sinks.end(), [](const auto& w) { return w.expired(); }),
-                  reg.sinks.end());
+  reg.sinks.erase(
+      std::remove_if(reg.sinks.begin(), reg.sinks.end(), [](const auto& w) { return w.expired(); }),
+      reg.sinks.end());
   reg.sinks.push_back(sink);
   return sink;
 }
@@ -581,12 +607,15 @@ bool flush_all_northstar_sinks(milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   bool ok = true;
   for (const auto& s : live) {
-    const auto left = std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+    const auto left = std::max(milliseconds(1),
+                               std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
     ok = s->flush(left).success && ok;
   }
   return ok;
 }
 
-std::size_t enabled_northstar_sink_count() noexcept { return g_enabled_sinks.load(std::memory_order_relaxed); }
+std::size_t enabled_northstar_sink_count() noexcept {
+  return g_enabled_sinks.load(std::memory_order_relaxed);
+}
 
 }  // namespace dagstack::logger::northstar

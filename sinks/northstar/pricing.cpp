@@ -37,8 +37,9 @@ PricingTable PricingTable::parse(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    throw ConfigError(std::string("pricing: invalid JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                      " at offset " + std::to_string(doc.GetErrorOffset()));
+    throw ConfigError(std::string("pricing: invalid JSON: ") +
+                      rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
+                      std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsObject()) throw ConfigError("pricing: the document must be a JSON object");
   if (!doc.HasMember("models") || !doc["models"].IsObject()) {
@@ -49,7 +50,8 @@ PricingTable PricingTable::parse(std::string_view json) {
   for (rapidjson::SizeType i = 0; i < models.MemberCount(); ++i) {
     const auto& m = *(models.MemberBegin() + i);
     std::string name(m.name.GetString(), m.name.GetStringLength());
-    if (!m.value.IsObject()) throw ConfigError("pricing: models[\"" + name + "\"] must be an object");
+    if (!m.value.IsObject())
+      throw ConfigError("pricing: models[\"" + name + "\"] must be an object");
     ModelPrice p;
     p.input_usd_per_token = read_price(m.value, "input_usd_per_1m", name) / 1e6;
     p.output_usd_per_token = read_price(m.value, "output_usd_per_1m", name) / 1e6;
@@ -91,8 +93,8 @@ const ModelPrice* PricingTable::find(std::string_view model) const noexcept {
   const ModelPrice* best = nullptr;
   std::size_t best_len = 0;
   for (const auto& [name, price] : prices_) {
-    if (name.size() < model.size() && name.size() > best_len && model.compare(0, name.size(), name) == 0 &&
-        model[name.size()] == '-') {
+    if (name.size() < model.size() && name.size() > best_len &&
+        model.compare(0, name.size(), name) == 0 && model[name.size()] == '-') {
       best = &price;
       best_len = name.size();
     }

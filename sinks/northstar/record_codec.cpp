@@ -7,7 +7,16 @@
 namespace dagstack::logger::northstar::detail {
 namespace {
 
-enum Tag : char { kNull = 0, kFalse = 1, kTrue = 2, kInt = 3, kDouble = 4, kString = 5, kArray = 6, kMap = 7 };
+enum Tag : char {
+  kNull = 0,
+  kFalse = 1,
+  kTrue = 2,
+  kInt = 3,
+  kDouble = 4,
+  kString = 5,
+  kArray = 6,
+  kMap = 7
+};
 
 void put_u32(std::string& out, std::uint32_t n) {
   char b[4];
@@ -22,12 +31,8 @@ void put_str(std::string& out, std::string_view s) {
 
 void put_value(std::string& out, const Value& v) {
   switch (v.type()) {
-    case Value::Type::kNull:
-      out.push_back(kNull);
-      break;
-    case Value::Type::kBool:
-      out.push_back(v.as_bool() ? kTrue : kFalse);
-      break;
+    case Value::Type::kNull: out.push_back(kNull); break;
+    case Value::Type::kBool: out.push_back(v.as_bool() ? kTrue : kFalse); break;
     case Value::Type::kInt: {
       out.push_back(kInt);
       std::int64_t i = v.as_int();
@@ -66,12 +71,8 @@ void put_value(std::string& out, const Value& v) {
 
 void put_attr(std::string& out, const AttrValue& v) {
   switch (v.kind()) {
-    case AttrValue::Kind::kNull:
-      out.push_back(kNull);
-      break;
-    case AttrValue::Kind::kBool:
-      out.push_back(v.as_bool() ? kTrue : kFalse);
-      break;
+    case AttrValue::Kind::kNull: out.push_back(kNull); break;
+    case AttrValue::Kind::kBool: out.push_back(v.as_bool() ? kTrue : kFalse); break;
     case AttrValue::Kind::kInt: {
       out.push_back(kInt);
       std::int64_t i = v.as_int();
@@ -92,20 +93,15 @@ void put_attr(std::string& out, const AttrValue& v) {
       out.push_back(kString);
       put_str(out, v.as_string());
       break;
-    case AttrValue::Kind::kValue:
-      put_value(out, v.as_value());
-      break;
+    case AttrValue::Kind::kValue: put_value(out, v.as_value()); break;
   }
 }
 
 std::size_t estimate(const AttrValue& v) {
   switch (v.kind()) {
-    case AttrValue::Kind::kString:
-      return 5 + v.as_string().size();
-    case AttrValue::Kind::kValue:
-      return 256;
-    default:
-      return 9;
+    case AttrValue::Kind::kString: return 5 + v.as_string().size();
+    case AttrValue::Kind::kValue: return 256;
+    default: return 9;
   }
 }
 
@@ -132,12 +128,9 @@ class Reader {
     need(1);
     char tag = *p_++;
     switch (tag) {
-      case kNull:
-        return Value();
-      case kFalse:
-        return Value(false);
-      case kTrue:
-        return Value(true);
+      case kNull: return Value();
+      case kFalse: return Value(false);
+      case kTrue: return Value(true);
       case kInt: {
         need(8);
         std::int64_t i;
@@ -152,8 +145,7 @@ class Reader {
         p_ += 8;
         return Value(d);
       }
-      case kString:
-        return Value(str());
+      case kString: return Value(str());
       case kArray: {
         std::uint32_t n = u32();
         Value::Array a;
@@ -170,14 +162,14 @@ class Reader {
         }
         return Value(std::move(m));
       }
-      default:
-        throw std::runtime_error("northstar record blob has an unknown tag");
+      default: throw std::runtime_error("northstar record blob has an unknown tag");
     }
   }
 
  private:
   void need(std::size_t n) const {
-    if (static_cast<std::size_t>(end_ - p_) < n) throw std::runtime_error("northstar record blob truncated");
+    if (static_cast<std::size_t>(end_ - p_) < n)
+      throw std::runtime_error("northstar record blob truncated");
   }
   const char* p_;
   const char* end_;
@@ -201,8 +193,9 @@ void encode_record(const LogRecord& record, QueuedRecord& out) {
   out.severity_number = record.severity_number;
   out.trace_id = record.trace_id;
   out.span_id = record.span_id;
-  std::string_view scope =
-      record.instrumentation_scope ? std::string_view(record.instrumentation_scope->name) : std::string_view();
+  std::string_view scope = record.instrumentation_scope
+                               ? std::string_view(record.instrumentation_scope->name)
+                               : std::string_view();
   std::size_t size = 16 + scope.size() + estimate(record.body);
   for (const auto& a : record.attributes) size += 4 + a.key.size() + estimate(a.value);
   out.blob.clear();

@@ -79,13 +79,15 @@ constexpr std::string_view kOpDurationMs = "operation.duration_ms";
 constexpr std::string_view kExceptionType = "exception.type";
 constexpr std::string_view kExceptionMessage = "exception.message";
 
-bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) noexcept {
+  return s.substr(0, p.size()) == p;
+}
 
 // Attributes that describe the span itself (consumed by the sink) rather than the user's data.
 bool is_reserved(std::string_view key) noexcept {
-  return starts_with(key, "dagstack.") || starts_with(key, "operation.") || starts_with(key, "northstar.") ||
-         starts_with(key, "exception.") || key == keys::kModel || key == keys::kInputTokens ||
-         key == keys::kOutputTokens;
+  return starts_with(key, "dagstack.") || starts_with(key, "operation.") ||
+         starts_with(key, "northstar.") || starts_with(key, "exception.") || key == keys::kModel ||
+         key == keys::kInputTokens || key == keys::kOutputTokens;
 }
 
 const std::string* attr_string(const DecodedRecord& r, std::string_view key) {
@@ -97,7 +99,8 @@ std::optional<std::int64_t> attr_int(const DecodedRecord& r, std::string_view ke
   const Value* v = r.attr(key);
   if (v == nullptr) return std::nullopt;
   if (v->is_int()) return v->as_int();
-  if (v->is_double() && std::isfinite(v->as_double())) return static_cast<std::int64_t>(v->as_double());
+  if (v->is_double() && std::isfinite(v->as_double()))
+    return static_cast<std::int64_t>(v->as_double());
   return std::nullopt;
 }
 
@@ -140,7 +143,8 @@ Value::Map filtered_attributes(const DecodedRecord& r) {
 double latency_of(const DecodedRecord& end, std::uint64_t started) {
   if (auto ns = attr_int(end, kSpanDurationNs)) return round_ms(static_cast<double>(*ns) / 1e6);
   if (auto ms = attr_number(end, kOpDurationMs)) return round_ms(*ms);
-  if (end.time_unix_nano >= started) return round_ms(static_cast<double>(end.time_unix_nano - started) / 1e6);
+  if (end.time_unix_nano >= started)
+    return round_ms(static_cast<double>(end.time_unix_nano - started) / 1e6);
   return 0.0;
 }
 
@@ -247,10 +251,12 @@ std::shared_ptr<RunEntity> Stitcher::default_run(std::uint64_t time) {
   ensure_session(time);
   default_run_ = std::make_shared<RunEntity>();
   default_run_->id = random_uuid_v4();
-  default_run_->name = config_.default_run_name.empty() ? std::string("log") : config_.default_run_name;
+  default_run_->name =
+      config_.default_run_name.empty() ? std::string("log") : config_.default_run_name;
   default_run_->started = time;
   if (!config_.project.empty()) default_run_->base.insert_or_assign("project", config_.project);
-  if (!config_.environment.empty()) default_run_->base.insert_or_assign("environment", config_.environment);
+  if (!config_.environment.empty())
+    default_run_->base.insert_or_assign("environment", config_.environment);
   enqueue(default_run_);
   return default_run_;
 }
@@ -263,7 +269,8 @@ void Stitcher::on_start(const DecodedRecord& r) {
   // A start synthesised from an end record whose start was never seen starts `duration` earlier.
   std::uint64_t started = r.time_unix_nano;
   if (const std::string* ev = attr_string(r, kSpanEvent); ev != nullptr && *ev == "end") {
-    if (auto ns = attr_int(r, kSpanDurationNs); ns && *ns > 0 && static_cast<std::uint64_t>(*ns) <= started) {
+    if (auto ns = attr_int(r, kSpanDurationNs);
+        ns && *ns > 0 && static_cast<std::uint64_t>(*ns) <= started) {
       started -= static_cast<std::uint64_t>(*ns);
     }
   }
@@ -303,7 +310,8 @@ void Stitcher::on_start(const DecodedRecord& r) {
     if (const Value* m = r.attr(keys::kMetadata); m != nullptr && m->is_map()) {
       for (const auto& [k, v] : m->as_map()) meta.insert_or_assign(k, v);
     }
-    if (const Value* t = r.attr(keys::kTags); t != nullptr && t->is_array()) meta.insert_or_assign("tags", *t);
+    if (const Value* t = r.attr(keys::kTags); t != nullptr && t->is_array())
+      meta.insert_or_assign("tags", *t);
     run->base = std::move(meta);
     entry->run = run;
     enqueue(run);
@@ -313,7 +321,8 @@ void Stitcher::on_start(const DecodedRecord& r) {
     span->run = parent_entry->run;
     if (parent_entry->span) span->parent_id = parent_entry->span->id;
     const std::string* kind = attr_string(r, kOpKind);
-    span->kind = std::string(to_string(span_kind_from_operation_kind(kind ? *kind : std::string_view())));
+    span->kind =
+        std::string(to_string(span_kind_from_operation_kind(kind ? *kind : std::string_view())));
     span->name = span_name(r, "span");
     span->started = started;
     span->iteration = attr_int(r, keys::kIteration);
@@ -332,7 +341,8 @@ void Stitcher::apply_model_usage(SpanEntity& span, const DecodedRecord& r, bool 
   if (const std::string* m = attr_string(r, keys::kModel); m != nullptr && !m->empty()) {
     model = *m;
     span.base.insert_or_assign("model", model);
-  } else if (const Value* m2 = span.base.count("model") ? &span.base.at("model") : nullptr; m2 && m2->is_string()) {
+  } else if (const Value* m2 = span.base.count("model") ? &span.base.at("model") : nullptr;
+             m2 && m2->is_string()) {
     model = m2->as_string();
   }
   auto in = attr_int(r, keys::kInputTokens);
@@ -486,7 +496,8 @@ void Stitcher::on_record(const DecodedRecord& r) {
     }
   } else if (event_type != nullptr) {  // northstar::log_event
     const Value* d = r.attr(keys::kData);
-    content = Value::map({{"name", body_text(r)}, {"data", d ? redact(*d, config_.redact_keys) : Value()}});
+    content = Value::map(
+        {{"name", body_text(r)}, {"data", d ? redact(*d, config_.redact_keys) : Value()}});
     attributes.insert_or_assign("northstar_type", "event");
   } else {  // an ordinary log record
     Value::Map data;
@@ -522,7 +533,8 @@ void Stitcher::close_session(std::uint64_t now) {
   if (default_run_ && !default_run_->ended) {
     default_run_->ended = now;
     default_run_->status = "ok";
-    default_run_->latency_ms = round_ms(static_cast<double>(now >= default_run_->started ? now - default_run_->started : 0) / 1e6);
+    default_run_->latency_ms = round_ms(
+        static_cast<double>(now >= default_run_->started ? now - default_run_->started : 0) / 1e6);
     enqueue(default_run_);
   }
   if (session_ && !session_->ended) {

@@ -61,7 +61,8 @@ std::shared_ptr<const RunInfo> run_of_context(const Context& ctx) {
 }
 
 // Emits one NorthStar record with `ctx` on the event logger. Never throws.
-void emit(const Context& ctx, std::string_view body, std::initializer_list<Attribute> attrs) noexcept {
+void emit(const Context& ctx, std::string_view body,
+          std::initializer_list<Attribute> attrs) noexcept {
   try {
     Logger log = Logger::get(kEventLoggerName);
     if (!log.is_enabled(kSeverityInfo)) return;
@@ -85,14 +86,17 @@ void log_metric_value(std::string_view name, Value value) {
 SpanScope::SpanScope(std::string_view name, std::string_view kind, Value::Map attributes, bool run,
                      std::optional<bool> capture_input, std::optional<bool> capture_output)
     : uncaught_at_start_(std::uncaught_exceptions()) {
-  std::shared_ptr<const detail::RunInfo> parent_run = run ? nullptr : detail::run_of_context(Context::current());
+  std::shared_ptr<const detail::RunInfo> parent_run =
+      run ? nullptr : detail::run_of_context(Context::current());
   dagstack::logger::SpanOptions options;
   options.kind = std::string(kind);
   options.attributes = std::move(attributes);
   if (run) {
     options.attributes.insert_or_assign(std::string(keys::kRun), true);
-    if (capture_input) options.attributes.insert_or_assign(std::string(keys::kCaptureInput), *capture_input);
-    if (capture_output) options.attributes.insert_or_assign(std::string(keys::kCaptureOutput), *capture_output);
+    if (capture_input)
+      options.attributes.insert_or_assign(std::string(keys::kCaptureInput), *capture_input);
+    if (capture_output)
+      options.attributes.insert_or_assign(std::string(keys::kCaptureOutput), *capture_output);
   }
   span_ = std::make_unique<Span>(name, std::move(options));
   if (parent_run) {
@@ -113,7 +117,8 @@ SpanScope::SpanScope(std::string_view name, std::string_view kind, Value::Map at
 }
 
 SpanScope::~SpanScope() {
-  if (span_ && !span_->ended() && std::uncaught_exceptions() > uncaught_at_start_ && !error_recorded_) {
+  if (span_ && !span_->ended() && std::uncaught_exceptions() > uncaught_at_start_ &&
+      !error_recorded_) {
     span_->set_status(SpanStatus::kError, "scope exited by an exception");
   }
   end();
@@ -141,17 +146,20 @@ void SpanScope::end() {
 }
 
 void SpanScope::log_event(std::string_view name, Value data) {
-  detail::emit(span_->context(), name, {{keys::kEventType, "custom"}, {keys::kData, AttrValue(data)}});
+  detail::emit(span_->context(), name,
+               {{keys::kEventType, "custom"}, {keys::kData, AttrValue(data)}});
 }
 
 void SpanScope::log_metric_value_(std::string_view name, Value value) {
-  detail::emit(span_->context(), name,
-               {{keys::kEventType, keys::kEventTypeMetric}, {keys::kMetricValue, AttrValue(value)}});
+  detail::emit(
+      span_->context(), name,
+      {{keys::kEventType, keys::kEventTypeMetric}, {keys::kMetricValue, AttrValue(value)}});
 }
 
 void SpanScope::log_metadata(Value::Map metadata) {
   const Value m(std::move(metadata));
-  detail::emit(span_->context(), "metadata", {{keys::kEventType, keys::kEventTypeMetadata}, {keys::kMetadata, AttrValue(m)}});
+  detail::emit(span_->context(), "metadata",
+               {{keys::kEventType, keys::kEventTypeMetadata}, {keys::kMetadata, AttrValue(m)}});
 }
 
 void SpanScope::log_metadata(std::string_view key, Value value) {
@@ -160,7 +168,9 @@ void SpanScope::log_metadata(std::string_view key, Value value) {
   log_metadata(std::move(m));
 }
 
-void SpanScope::set_attribute(std::string_view key, Value value) { span_->set_attribute(key, std::move(value)); }
+void SpanScope::set_attribute(std::string_view key, Value value) {
+  span_->set_attribute(key, std::move(value));
+}
 
 void SpanScope::record_event(EventType type, Value content, Value::Map attributes) {
   if (detail::is_input_event(type) && run_->capture_input == false) return;
@@ -168,10 +178,13 @@ void SpanScope::record_event(EventType type, Value content, Value::Map attribute
   const Value attrs(std::move(attributes));
   const std::string_view name = to_string(type);
   if (attrs.as_map().empty()) {
-    detail::emit(span_->context(), name, {{keys::kEventType, name}, {keys::kContent, AttrValue(content)}});
+    detail::emit(span_->context(), name,
+                 {{keys::kEventType, name}, {keys::kContent, AttrValue(content)}});
   } else {
     detail::emit(span_->context(), name,
-                 {{keys::kEventType, name}, {keys::kContent, AttrValue(content)}, {keys::kEventAttributes, AttrValue(attrs)}});
+                 {{keys::kEventType, name},
+                  {keys::kContent, AttrValue(content)},
+                  {keys::kEventAttributes, AttrValue(attrs)}});
   }
 }
 
@@ -192,21 +205,24 @@ void SpanScope::record_error(std::exception_ptr error) {
 namespace {
 Value::Map trace_attributes(const TraceOptions& options) {
   Value::Map attrs;
-  if (!options.metadata.empty()) attrs.insert_or_assign(std::string(keys::kMetadata), options.metadata);
+  if (!options.metadata.empty())
+    attrs.insert_or_assign(std::string(keys::kMetadata), options.metadata);
   if (!options.tags.empty()) attrs.insert_or_assign(std::string(keys::kTags), Value(options.tags));
   return attrs;
 }
 }  // namespace
 
 Trace::Trace(std::string_view name, TraceOptions options)
-    : SpanScope(name.empty() ? std::string_view("trace") : name, "agent", trace_attributes(options), true,
-                options.capture_input, options.capture_output) {
+    : SpanScope(name.empty() ? std::string_view("trace") : name, "agent", trace_attributes(options),
+                true, options.capture_input, options.capture_output) {
   if (options.input) record_event(EventType::kUserInput, std::move(*options.input));
 }
 
 void Trace::set_output(Value output) { record_event(EventType::kFinalResponse, std::move(output)); }
 
-ModelCall Trace::model_call(std::string_view name, std::string_view model) { return ModelCall(name, model); }
+ModelCall Trace::model_call(std::string_view name, std::string_view model) {
+  return ModelCall(name, model);
+}
 
 Trace trace(std::string_view name, TraceOptions options) { return Trace(name, std::move(options)); }
 
@@ -240,7 +256,9 @@ Value::Map model_attributes(std::string_view model) {
   return attrs;
 }
 
-const Value* field(const Value& m, std::string_view key) { return m.is_map() ? m.find(key) : nullptr; }
+const Value* field(const Value& m, std::string_view key) {
+  return m.is_map() ? m.find(key) : nullptr;
+}
 
 std::string string_field(const Value& m, std::string_view key) {
   const Value* v = field(m, key);
@@ -273,7 +291,8 @@ int ModelCall::record_message_(const Value& message) {
     std::string call_id = string_field(message, "tool_call_id");
     if (call_id.empty()) call_id = string_field(message, "id");
     if (!call_id.empty()) attrs.insert_or_assign("tool_call_id", call_id);
-    if (std::string n = string_field(message, "name"); !n.empty()) attrs.insert_or_assign("name", n);
+    if (std::string n = string_field(message, "name"); !n.empty())
+      attrs.insert_or_assign("name", n);
     record_event(EventType::kToolResult, content, std::move(attrs));
     return 1;
   }
@@ -294,8 +313,10 @@ int ModelCall::record_message_(const Value& message) {
         Value::Map attrs;
         if (!id.empty()) attrs.insert_or_assign("tool_call_id", id);
         if (!name.empty()) attrs.insert_or_assign("name", name);
-        record_event(EventType::kToolArguments,
-                     Value::map({{"id", id}, {"name", name}, {"arguments", args ? *args : Value()}}), std::move(attrs));
+        record_event(
+            EventType::kToolArguments,
+            Value::map({{"id", id}, {"name", name}, {"arguments", args ? *args : Value()}}),
+            std::move(attrs));
         ++n;
       }
     }
@@ -312,7 +333,8 @@ int ModelCall::record_input_messages(const Value::Array& messages) {
 
 int ModelCall::record_output_message(const Value& message) { return record_message_(message); }
 
-void ModelCall::record_usage(std::int64_t input_tokens, std::int64_t output_tokens, std::optional<double> cost_usd) {
+void ModelCall::record_usage(std::int64_t input_tokens, std::int64_t output_tokens,
+                             std::optional<double> cost_usd) {
   set_attribute(keys::kInputTokens, input_tokens);
   set_attribute(keys::kOutputTokens, output_tokens);
   if (cost_usd) {
@@ -321,7 +343,9 @@ void ModelCall::record_usage(std::int64_t input_tokens, std::int64_t output_toke
   }
 }
 
-ModelCall model_call(std::string_view name, std::string_view model) { return ModelCall(name, model); }
+ModelCall model_call(std::string_view name, std::string_view model) {
+  return ModelCall(name, model);
+}
 
 Value system_message(std::string_view content) {
   return Value::map({{"role", "system"}, {"content", std::string(content)}});
@@ -342,7 +366,8 @@ Value assistant_message(Value content, Value::Array tool_calls) {
 Value tool_call(std::string_view id, std::string_view name, std::string_view arguments_json) {
   return Value::map({{"id", std::string(id)},
                      {"type", "function"},
-                     {"function", Value::map({{"name", std::string(name)}, {"arguments", std::string(arguments_json)}})}});
+                     {"function", Value::map({{"name", std::string(name)},
+                                              {"arguments", std::string(arguments_json)}})}});
 }
 
 Value tool_message(std::string_view tool_call_id, std::string_view name, Value content) {
@@ -356,7 +381,8 @@ Value tool_message(std::string_view tool_call_id, std::string_view name, Value c
 // Free helpers
 
 void log_event(std::string_view name, Value data) {
-  detail::emit(Context::current(), name, {{keys::kEventType, "custom"}, {keys::kData, AttrValue(data)}});
+  detail::emit(Context::current(), name,
+               {{keys::kEventType, "custom"}, {keys::kData, AttrValue(data)}});
 }
 
 void log_metadata(Value::Map metadata) {

@@ -16,7 +16,8 @@ std::uint64_t mix64(std::uint64_t z) noexcept {
 }
 
 // 128 bits hashed from a domain tag and a list of 64-bit words.
-std::array<std::uint8_t, 16> hash128(std::uint64_t domain, std::initializer_list<std::uint64_t> words) noexcept {
+std::array<std::uint8_t, 16> hash128(std::uint64_t domain,
+                                     std::initializer_list<std::uint64_t> words) noexcept {
   std::uint64_t h1 = mix64(0x6a09e667f3bcc908ull ^ domain);
   std::uint64_t h2 = mix64(0xbb67ae8584caa73bull + domain);
   for (std::uint64_t w : words) {
@@ -58,17 +59,19 @@ constexpr std::uint64_t kEventDomain = 0x4556454e54000003ull;
 }  // namespace
 
 std::string derive_run_uuid(const TraceId& t, const SpanId& s) {
-  return format_v4(hash128(kRunDomain, {word(t.bytes.data()), word(t.bytes.data() + 8), word(s.bytes.data())}));
+  return format_v4(
+      hash128(kRunDomain, {word(t.bytes.data()), word(t.bytes.data() + 8), word(s.bytes.data())}));
 }
 
 std::string derive_span_uuid(const TraceId& t, const SpanId& s) {
-  return format_v4(hash128(kSpanDomain, {word(t.bytes.data()), word(t.bytes.data() + 8), word(s.bytes.data())}));
+  return format_v4(
+      hash128(kSpanDomain, {word(t.bytes.data()), word(t.bytes.data() + 8), word(s.bytes.data())}));
 }
 
 std::string derive_event_uuid(const TraceId& t, const SpanId& s, std::uint64_t time_unix_nano,
                               std::uint64_t sequence) {
-  return format_v4(hash128(kEventDomain, {word(t.bytes.data()), word(t.bytes.data() + 8), word(s.bytes.data()),
-                                          time_unix_nano, sequence}));
+  return format_v4(hash128(kEventDomain, {word(t.bytes.data()), word(t.bytes.data() + 8),
+                                          word(s.bytes.data()), time_unix_nano, sequence}));
 }
 
 std::string random_uuid_v4() {

@@ -12,7 +12,9 @@ namespace dagstack::logger::northstar {
 namespace detail {
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
@@ -32,7 +34,7 @@ bool is_redacted_key(std::string_view key, const std::vector<std::string>& keys)
 }  // namespace
 
 const std::vector<std::string>& default_redact_keys() {
-  static const std::vector<std::string> keys = {"api_key", "authorization", "cookie", "password",
+  static const std::vector<std::string> keys = {"api_key", "authorization", "cookie",    "password",
                                                 "secret",  "token",         "x-api-key", "bearer"};
   return keys;
 }
@@ -43,8 +45,8 @@ std::string format_timestamp(std::uint64_t time_unix_nano) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   std::string out(buf, static_cast<std::size_t>(n));
   if (micros != 0) {
     n = std::snprintf(buf, sizeof buf, ".%06u", micros);
@@ -82,7 +84,8 @@ Value redact(const Value& v, const std::vector<std::string>& keys) {
 }
 
 bool is_input_event(EventType type) noexcept {
-  return type == EventType::kUserInput || type == EventType::kSystemMessage || type == EventType::kToolArguments;
+  return type == EventType::kUserInput || type == EventType::kSystemMessage ||
+         type == EventType::kToolArguments;
 }
 
 bool is_output_event(EventType type) noexcept {
@@ -103,16 +106,11 @@ double round_ms(double ms) noexcept { return std::round(ms * 1000.0) / 1000.0; }
 
 std::string_view to_string(SpanKind kind) noexcept {
   switch (kind) {
-    case SpanKind::kAgent:
-      return "agent";
-    case SpanKind::kWorkflow:
-      return "workflow";
-    case SpanKind::kModel:
-      return "model";
-    case SpanKind::kTool:
-      return "tool";
-    case SpanKind::kCustom:
-      break;
+    case SpanKind::kAgent: return "agent";
+    case SpanKind::kWorkflow: return "workflow";
+    case SpanKind::kModel: return "model";
+    case SpanKind::kTool: return "tool";
+    case SpanKind::kCustom: break;
   }
   return "custom";
 }
@@ -120,41 +118,36 @@ std::string_view to_string(SpanKind kind) noexcept {
 SpanKind span_kind_from_operation_kind(std::string_view k) noexcept {
   using detail::iequals;
   if (iequals(k, "agent")) return SpanKind::kAgent;
-  if (iequals(k, "workflow") || iequals(k, "chain") || iequals(k, "pipeline")) return SpanKind::kWorkflow;
+  if (iequals(k, "workflow") || iequals(k, "chain") || iequals(k, "pipeline"))
+    return SpanKind::kWorkflow;
   if (iequals(k, "model") || iequals(k, "llm") || iequals(k, "chat") || iequals(k, "completion") ||
       iequals(k, "embedding")) {
     return SpanKind::kModel;
   }
-  if (iequals(k, "tool") || iequals(k, "function") || iequals(k, "retriever")) return SpanKind::kTool;
+  if (iequals(k, "tool") || iequals(k, "function") || iequals(k, "retriever"))
+    return SpanKind::kTool;
   return SpanKind::kCustom;
 }
 
 std::string_view to_string(EventType type) noexcept {
   switch (type) {
-    case EventType::kUserInput:
-      return "user_input";
-    case EventType::kSystemMessage:
-      return "system_message";
-    case EventType::kAssistantMessage:
-      return "assistant_message";
-    case EventType::kReasoning:
-      return "reasoning";
-    case EventType::kToolArguments:
-      return "tool_arguments";
-    case EventType::kToolResult:
-      return "tool_result";
-    case EventType::kFinalResponse:
-      return "final_response";
-    case EventType::kCustom:
-      break;
+    case EventType::kUserInput: return "user_input";
+    case EventType::kSystemMessage: return "system_message";
+    case EventType::kAssistantMessage: return "assistant_message";
+    case EventType::kReasoning: return "reasoning";
+    case EventType::kToolArguments: return "tool_arguments";
+    case EventType::kToolResult: return "tool_result";
+    case EventType::kFinalResponse: return "final_response";
+    case EventType::kCustom: break;
   }
   return "custom";
 }
 
 std::optional<EventType> parse_event_type(std::string_view name) noexcept {
-  for (EventType t : {EventType::kUserInput, EventType::kSystemMessage, EventType::kAssistantMessage,
-                      EventType::kReasoning, EventType::kToolArguments, EventType::kToolResult,
-                      EventType::kFinalResponse, EventType::kCustom}) {
+  for (EventType t :
+       {EventType::kUserInput, EventType::kSystemMessage, EventType::kAssistantMessage,
+        EventType::kReasoning, EventType::kToolArguments, EventType::kToolResult,
+        EventType::kFinalResponse, EventType::kCustom}) {
     if (to_string(t) == name) return t;
   }
   return std::nullopt;

@@ -16,9 +16,11 @@ struct ExceptionCause {
 };
 
 struct ExceptionInfo {
-  std::string type;        // demangled, wrappers (std::throw_with_nested, throw_with_stacktrace) unwrapped
-  std::string message;     // what()
-  std::string stacktrace;  // the throw site's when recorded by throw_with_stacktrace, else the caller's
+  std::string
+      type;  // demangled, wrappers (std::throw_with_nested, throw_with_stacktrace) unwrapped
+  std::string message;  // what()
+  std::string
+      stacktrace;  // the throw site's when recorded by throw_with_stacktrace, else the caller's
   std::vector<ExceptionCause> causes;  // std::nested_exception chain, outermost first (at most 8)
 
   // The exception.* and dagstack.exception.cause.N.* attributes, viewing this object's strings.

@@ -24,6 +24,7 @@ Counters& counters() noexcept;
 void report_internal(int severity, std::string_view body, AttributeSpan attrs = {}) noexcept;
 
 // Convenience for sinks: reports a failure of `sink_id` with `error` at ERROR.
-void report_sink_error(std::string_view sink_id, std::string_view what, std::string_view error) noexcept;
+void report_sink_error(std::string_view sink_id, std::string_view what,
+                       std::string_view error) noexcept;
 
 }  // namespace dagstack::logger::detail

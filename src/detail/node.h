@@ -36,10 +36,10 @@ struct OwnedAttribute {
 };
 
 struct Node {
-  NodeGate gate;                  // the level gate read inline by Logger::is_enabled
+  NodeGate gate;  // the level gate read inline by Logger::is_enabled
   std::string name;
-  std::shared_ptr<Node> parent;   // nullptr for the root
-  bool detached = false;          // made by child()/with_sinks(); not in the registry map
+  std::shared_ptr<Node> parent;  // nullptr for the root
+  bool detached = false;         // made by child()/with_sinks(); not in the registry map
   std::atomic<const Resolved*> resolved{nullptr};
 
   // Guarded by Registry::mutex_.

@@ -29,8 +29,8 @@ class AttrValue {
   constexpr AttrValue(std::nullptr_t) noexcept : kind_(Kind::kNull), i_(0) {}  // NOLINT
   constexpr AttrValue(bool b) noexcept : kind_(Kind::kBool), b_(b) {}          // NOLINT
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  constexpr AttrValue(T v) noexcept  // NOLINT(google-explicit-constructor)
+  requires(!std::same_as<T, bool>) constexpr AttrValue(
+      T v) noexcept  // NOLINT(google-explicit-constructor)
       : kind_(Kind::kInt), i_(static_cast<std::int64_t>(v)) {
     if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
       if (v > static_cast<T>(INT64_MAX)) {

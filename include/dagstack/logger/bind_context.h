@@ -16,10 +16,11 @@ namespace dagstack::logger {
 // pools and executors. Thread-safe to call from any thread; each call is independent.
 template <typename Fn>
 auto bind_context(Context ctx, Fn&& fn) {
-  return [ctx = std::move(ctx), fn = std::forward<Fn>(fn)](auto&&... args) mutable -> decltype(auto) {
-    ScopedContext scope(ctx);
-    return std::invoke(fn, std::forward<decltype(args)>(args)...);
-  };
+  return
+      [ctx = std::move(ctx), fn = std::forward<Fn>(fn)](auto&&... args) mutable -> decltype(auto) {
+        ScopedContext scope(ctx);
+        return std::invoke(fn, std::forward<decltype(args)>(args)...);
+      };
 }
 
 // The same, capturing the calling thread's current context:

@@ -27,17 +27,19 @@ inline const std::vector<std::string>& default_baggage_keys() {
 // Every field is optional; configure() applies only the fields that are set (Go semantics), so a
 // second call changes only what it names.
 struct ConfigureOptions {
-  std::optional<Level> root_level;                // default before any configure: INFO
-  std::optional<SinkList> sinks;                  // root sinks; default before configure: ConsoleSink(auto) on stderr
-  std::map<std::string, Level> per_logger_levels; // additive; creates the named loggers
-  std::optional<Value::Map> resource_attributes;  // root resource; an empty map clears it
-  std::optional<RedactionConfig> redaction;       // root redaction; default: kDefaultSecretSuffixes
-  std::optional<bool> auto_inject_trace_context;  // default true: plain emits read the thread's Context
+  std::optional<Level> root_level;  // default before any configure: INFO
+  std::optional<SinkList>
+      sinks;  // root sinks; default before configure: ConsoleSink(auto) on stderr
+  std::map<std::string, Level> per_logger_levels;  // additive; creates the named loggers
+  std::optional<Value::Map> resource_attributes;   // root resource; an empty map clears it
+  std::optional<RedactionConfig> redaction;  // root redaction; default: kDefaultSecretSuffixes
+  std::optional<bool>
+      auto_inject_trace_context;  // default true: plain emits read the thread's Context
   std::optional<std::vector<std::string>> baggage_keys;  // default: default_baggage_keys()
-  std::optional<bool> include_code_location;      // default false: add code.filepath/lineno/function
-  std::shared_ptr<const Clock> clock;             // nullptr = keep; default system_clock()
-  bool apply_environment = true;                  // default true: DAGSTACK_LOG_LEVEL levels win over
-                                                  // these; OTEL_* resource attributes are the base
+  std::optional<bool> include_code_location;  // default false: add code.filepath/lineno/function
+  std::shared_ptr<const Clock> clock;         // nullptr = keep; default system_clock()
+  bool apply_environment = true;              // default true: DAGSTACK_LOG_LEVEL levels win over
+                                              // these; OTEL_* resource attributes are the base
 };
 
 // Validates every option, then applies the ones that are set. Throws ConfigError (before

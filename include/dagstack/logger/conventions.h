@@ -71,11 +71,13 @@ inline constexpr std::string_view kGenAiResponseModel = "gen_ai.response.model";
 inline constexpr std::string_view kGenAiRequestTemperature = "gen_ai.request.temperature";
 inline constexpr std::string_view kGenAiRequestTopP = "gen_ai.request.top_p";
 inline constexpr std::string_view kGenAiRequestMaxTokens = "gen_ai.request.max_tokens";
-inline constexpr std::string_view kGenAiRequestFrequencyPenalty = "gen_ai.request.frequency_penalty";
+inline constexpr std::string_view kGenAiRequestFrequencyPenalty =
+    "gen_ai.request.frequency_penalty";
 inline constexpr std::string_view kGenAiRequestPresencePenalty = "gen_ai.request.presence_penalty";
 inline constexpr std::string_view kGenAiUsageInputTokens = "gen_ai.usage.input_tokens";
 inline constexpr std::string_view kGenAiUsageOutputTokens = "gen_ai.usage.output_tokens";
-inline constexpr std::string_view kGenAiUsageCacheReadInputTokens = "gen_ai.usage.cache.read_input_tokens";
+inline constexpr std::string_view kGenAiUsageCacheReadInputTokens =
+    "gen_ai.usage.cache.read_input_tokens";
 inline constexpr std::string_view kGenAiResponseFinishReasons = "gen_ai.response.finish_reasons";
 inline constexpr std::string_view kGenAiResponseId = "gen_ai.response.id";
 inline constexpr std::string_view kGenAiToolName = "gen_ai.tool.name";
@@ -84,7 +86,8 @@ inline constexpr std::string_view kGenAiToolCallId = "gen_ai.tool.call.id";
 std::string gen_ai_prompt_role(std::size_t index);
 std::string gen_ai_prompt_content(std::size_t index);
 
-// ---- AI-agent pack: MCP --------------------------------------------------------------------------
+// ---- AI-agent pack: MCP
+// --------------------------------------------------------------------------
 inline constexpr std::string_view kMcpServerName = "mcp.server.name";
 inline constexpr std::string_view kMcpServerVersion = "mcp.server.version";
 inline constexpr std::string_view kMcpMethodName = "mcp.method.name";
@@ -141,9 +144,9 @@ inline constexpr std::string_view kOriginalBytesSuffix = "_original_bytes";
 
 // The result of cutting a string to a byte budget.
 struct Truncated {
-  std::string value;              // at most max_bytes bytes, cut on a UTF-8 character boundary
-  bool truncated = false;         // true when something was cut off
-  std::size_t original_bytes = 0; // the input's size in bytes
+  std::string value;               // at most max_bytes bytes, cut on a UTF-8 character boundary
+  bool truncated = false;          // true when something was cut off
+  std::size_t original_bytes = 0;  // the input's size in bytes
 };
 
 // Cuts `value` to at most `max_bytes` bytes without splitting a UTF-8 sequence (a character
@@ -168,11 +171,11 @@ std::size_t truncate_bodies(Value::Map& attrs, std::size_t max_bytes = kDefaultM
 
 // ProgressOptions: how a Progress reporter behaves.
 struct ProgressOptions {
-  std::string unit = std::string(kUnitItems);  // progress.unit
-  std::optional<std::int64_t> total;           // progress.total; unknown by default
-  std::string phase;                           // progress.phase; "" = omitted
-  std::string operation_id;                    // operation.id; "" = the current span's id, if any
-  std::chrono::milliseconds min_interval{500}; // ticks closer together than this are dropped
+  std::string unit = std::string(kUnitItems);   // progress.unit
+  std::optional<std::int64_t> total;            // progress.total; unknown by default
+  std::string phase;                            // progress.phase; "" = omitted
+  std::string operation_id;                     // operation.id; "" = the current span's id, if any
+  std::chrono::milliseconds min_interval{500};  // ticks closer together than this are dropped
   // The time source for the interval and the rate (tests inject one); default steady_clock.
   std::function<std::chrono::steady_clock::time_point()> now;
 };

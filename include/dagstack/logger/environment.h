@@ -22,10 +22,10 @@ namespace dagstack::logger {
 // Bad entries are collected in `errors`, reported on dagstack.logger.internal and skipped.
 // Value type, thread-compatible.
 struct EnvironmentConfig {
-  std::optional<int> root_level;               // from a bare level in DAGSTACK_LOG_LEVEL
-  std::map<std::string, int> logger_levels;    // from name=level entries
-  Value::Map resource_attributes;              // from OTEL_RESOURCE_ATTRIBUTES + OTEL_SERVICE_NAME
-  std::vector<std::string> errors;             // one message per rejected entry
+  std::optional<int> root_level;             // from a bare level in DAGSTACK_LOG_LEVEL
+  std::map<std::string, int> logger_levels;  // from name=level entries
+  Value::Map resource_attributes;            // from OTEL_RESOURCE_ATTRIBUTES + OTEL_SERVICE_NAME
+  std::vector<std::string> errors;           // one message per rejected entry
 
   bool empty() const noexcept {
     return !root_level && logger_levels.empty() && resource_attributes.empty();

@@ -19,8 +19,8 @@ namespace dagstack::logger {
 // InstrumentationScope: the emitting logger (name, optional version, optional attributes).
 struct InstrumentationScope {
   std::string name;
-  std::string version;       // empty = unset (omitted on the wire)
-  Value::Map attributes;     // empty = omitted on the wire
+  std::string version;    // empty = unset (omitted on the wire)
+  Value::Map attributes;  // empty = omitted on the wire
 
   friend bool operator==(const InstrumentationScope&, const InstrumentationScope&) = default;
 };
@@ -39,19 +39,21 @@ struct Resource {
 // the duration of the Sink::emit call it is passed to. Sinks copy what they keep
 // (OwnedLogRecord::from). Thread-compatible.
 struct LogRecord {
-  std::uint64_t time_unix_nano = 0;           // wall clock at emit
-  std::uint64_t observed_time_unix_nano = 0;  // 0 = unset (omitted on the wire)
-  int severity_number = kSeverityInfo;        // 1..24
-  AttrValue body;                             // usually a string
-  std::span<const Attribute> attributes;      // redacted; keys unique
-  const Resource* resource = nullptr;         // nullptr = none
+  std::uint64_t time_unix_nano = 0;                             // wall clock at emit
+  std::uint64_t observed_time_unix_nano = 0;                    // 0 = unset (omitted on the wire)
+  int severity_number = kSeverityInfo;                          // 1..24
+  AttrValue body;                                               // usually a string
+  std::span<const Attribute> attributes;                        // redacted; keys unique
+  const Resource* resource = nullptr;                           // nullptr = none
   const InstrumentationScope* instrumentation_scope = nullptr;  // nullptr = none
-  TraceId trace_id;                           // invalid = none
-  SpanId span_id;                             // invalid = none
-  std::uint8_t trace_flags = 0;               // W3C flags, bit 0 = sampled
+  TraceId trace_id;                                             // invalid = none
+  SpanId span_id;                                               // invalid = none
+  std::uint8_t trace_flags = 0;                                 // W3C flags, bit 0 = sampled
 
   // One of TRACE DEBUG INFO WARN ERROR FATAL, derived from severity_number.
-  std::string_view severity_text() const noexcept { return dagstack::logger::severity_text(severity_number); }
+  std::string_view severity_text() const noexcept {
+    return dagstack::logger::severity_text(severity_number);
+  }
   // The attribute under `key`, or nullptr.
   const AttrValue* find_attribute(std::string_view key) const noexcept;
 };
@@ -75,7 +77,9 @@ struct OwnedLogRecord {
   // Deep-copies a borrowed record.
   static OwnedLogRecord from(const LogRecord& record);
 
-  std::string_view severity_text() const noexcept { return dagstack::logger::severity_text(severity_number); }
+  std::string_view severity_text() const noexcept {
+    return dagstack::logger::severity_text(severity_number);
+  }
   // The attribute under `key`, or nullptr.
   const Value* attribute(std::string_view key) const noexcept;
   // A borrowed view of this record; `scratch` holds the attribute views and must outlive the

@@ -37,7 +37,8 @@ namespace detail {
 template <typename... Args>
 concept FormatArguments =
     sizeof...(Args) > 0 &&
-    !(sizeof...(Args) == 1 && (std::is_convertible_v<const std::remove_cvref_t<Args>&, AttributeSpan> && ...));
+    !(sizeof...(Args) == 1 &&
+      (std::is_convertible_v<const std::remove_cvref_t<Args>&, AttributeSpan> && ...));
 }  // namespace detail
 
 class ScopedSinks;
@@ -98,41 +99,48 @@ class Logger {
   // channel.
   void log(int severity_number, AttrValue body, AttributeSpan attrs = {},
            SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(clamp_severity(severity_number))) emit_impl(severity_number, nullptr, body, attrs, loc);
+    if (is_enabled(clamp_severity(severity_number)))
+      emit_impl(severity_number, nullptr, body, attrs, loc);
   }
 
   // fmt-style bodies: `log.info("user {} logged in", name)`. Formatting happens only when the
   // level passes (the argument expressions themselves are evaluated by C++ as usual; use the
   // DAGSTACK_LOG_* macros to skip even that).
   template <typename... Args>
-    requires detail::FormatArguments<Args...>
+  requires detail::FormatArguments<Args...>
   void trace(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityTrace)) format_emit_impl(kSeverityTrace, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityTrace))
+      format_emit_impl(kSeverityTrace, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires detail::FormatArguments<Args...>
+  requires detail::FormatArguments<Args...>
   void debug(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityDebug)) format_emit_impl(kSeverityDebug, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityDebug))
+      format_emit_impl(kSeverityDebug, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires detail::FormatArguments<Args...>
+  requires detail::FormatArguments<Args...>
   void info(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityInfo)) format_emit_impl(kSeverityInfo, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityInfo))
+      format_emit_impl(kSeverityInfo, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires detail::FormatArguments<Args...>
+  requires detail::FormatArguments<Args...>
   void warn(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityWarn)) format_emit_impl(kSeverityWarn, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityWarn))
+      format_emit_impl(kSeverityWarn, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires detail::FormatArguments<Args...>
+  requires detail::FormatArguments<Args...>
   void error(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityError)) format_emit_impl(kSeverityError, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityError))
+      format_emit_impl(kSeverityError, f, fmt::make_format_args(args...));
   }
   template <typename... Args>
-    requires detail::FormatArguments<Args...>
+  requires detail::FormatArguments<Args...>
   void fatal(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityFatal)) format_emit_impl(kSeverityFatal, f, fmt::make_format_args(args...));
+    if (is_enabled(kSeverityFatal))
+      format_emit_impl(kSeverityFatal, f, fmt::make_format_args(args...));
   }
 
   // Explicit-context variants: the trace ids and baggage come from `ctx` only, never from the
@@ -157,7 +165,8 @@ class Logger {
   }
   void log_ctx(const Context& ctx, int severity_number, AttrValue body,
                AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(clamp_severity(severity_number))) emit_impl(severity_number, &ctx, body, attrs, {});
+    if (is_enabled(clamp_severity(severity_number)))
+      emit_impl(severity_number, &ctx, body, attrs, {});
   }
 
   // Logs an exception at ERROR (17) with exception.type (demangled), exception.message and
@@ -169,7 +178,8 @@ class Logger {
   // pointer is a no-op.
   void exception(std::exception_ptr e, AttributeSpan attrs = {}) noexcept;
   // Explicit-context variant of exception().
-  void exception_ctx(const Context& ctx, const std::exception& e, AttributeSpan attrs = {}) noexcept;
+  void exception_ctx(const Context& ctx, const std::exception& e,
+                     AttributeSpan attrs = {}) noexcept;
 
   // A detached child with bound attributes (merged over the parent's; call-site attributes win
   // over bound ones). Inherits level, sinks, resource and redaction dynamically.
@@ -223,7 +233,7 @@ class Logger {
 
  private:
   void emit_impl(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
-             const SourceLocation& loc) const noexcept;
+                 const SourceLocation& loc) const noexcept;
   void format_emit_impl(int severity, fmt::string_view f, fmt::format_args args) const noexcept;
 
   std::shared_ptr<detail::Node> node_;
@@ -260,13 +270,19 @@ class ScopedSinks {
 
 // Emit macros that skip evaluating their arguments when the level is off:
 // DAGSTACK_LOG_INFO(log, "user {} logged in", expensive_name());
-#define DAGSTACK_LOG_AT(lg_, level_, ...)                                           \
-  do {                                                                              \
-    if ((lg_).is_enabled(level_)) (lg_).log(level_, ::fmt::format(__VA_ARGS__));    \
+#define DAGSTACK_LOG_AT(lg_, level_, ...)                                        \
+  do {                                                                           \
+    if ((lg_).is_enabled(level_)) (lg_).log(level_, ::fmt::format(__VA_ARGS__)); \
   } while (false)
-#define DAGSTACK_LOG_TRACE(lg_, ...) DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityTrace, __VA_ARGS__)
-#define DAGSTACK_LOG_DEBUG(lg_, ...) DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityDebug, __VA_ARGS__)
-#define DAGSTACK_LOG_INFO(lg_, ...) DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityInfo, __VA_ARGS__)
-#define DAGSTACK_LOG_WARN(lg_, ...) DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityWarn, __VA_ARGS__)
-#define DAGSTACK_LOG_ERROR(lg_, ...) DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityError, __VA_ARGS__)
-#define DAGSTACK_LOG_FATAL(lg_, ...) DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityFatal, __VA_ARGS__)
+#define DAGSTACK_LOG_TRACE(lg_, ...) \
+  DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityTrace, __VA_ARGS__)
+#define DAGSTACK_LOG_DEBUG(lg_, ...) \
+  DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityDebug, __VA_ARGS__)
+#define DAGSTACK_LOG_INFO(lg_, ...) \
+  DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityInfo, __VA_ARGS__)
+#define DAGSTACK_LOG_WARN(lg_, ...) \
+  DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityWarn, __VA_ARGS__)
+#define DAGSTACK_LOG_ERROR(lg_, ...) \
+  DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityError, __VA_ARGS__)
+#define DAGSTACK_LOG_FATAL(lg_, ...) \
+  DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityFatal, __VA_ARGS__)

@@ -20,8 +20,9 @@ inline constexpr std::string_view kRedactedPlaceholder = "***";
 // Extra suffixes on top of the defaults, or instead of them. An empty effective set disables
 // masking (and warns on the internal channel). Value type, thread-compatible.
 struct RedactionConfig {
-  std::vector<std::string> extra_suffixes;  // default: none; each must be non-empty lowercase ASCII without whitespace
-  bool replace_defaults = false;            // default: extras are added to kDefaultSecretSuffixes
+  std::vector<std::string>
+      extra_suffixes;  // default: none; each must be non-empty lowercase ASCII without whitespace
+  bool replace_defaults = false;  // default: extras are added to kDefaultSecretSuffixes
 
   // Checks the extras. Throws ConfigError naming the problem, e.g.
   // "redaction.extra_suffixes contains an empty string (index 0)".

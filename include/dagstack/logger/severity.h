@@ -34,8 +34,8 @@ int parse_severity(std::string_view name);
 // A level given by number or by name, validated when resolved. Value type, thread-compatible.
 class Level {
  public:
-  constexpr Level(int number) noexcept : number_(number) {}               // NOLINT
-  constexpr Level(const char* name) noexcept : number_(0), name_(name) {}  // NOLINT
+  constexpr Level(int number) noexcept : number_(number) {}                     // NOLINT
+  constexpr Level(const char* name) noexcept : number_(0), name_(name) {}       // NOLINT
   constexpr Level(std::string_view name) noexcept : number_(0), name_(name) {}  // NOLINT
 
   // The severity number. Throws ConfigError when out of range or an unknown name.

@@ -19,8 +19,8 @@ struct FlushResult {
     std::string sink_id;
     std::string error;
   };
-  bool success = true;    // every sink delivered everything
-  bool partial = false;   // some, not all, sinks failed
+  bool success = true;   // every sink delivered everything
+  bool partial = false;  // some, not all, sinks failed
   std::vector<FailedSink> failed_sinks;
 
   // A result for one sink: success, or failure with `error`.

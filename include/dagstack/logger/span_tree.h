@@ -20,8 +20,8 @@ namespace dagstack::logger {
 // One span rebuilt from its start and/or end record (either may be missing: a process that died
 // mid-span leaves no end record). Value type, thread-compatible.
 struct SpanNode {
-  std::string name;            // operation.name
-  std::string kind;            // operation.kind
+  std::string name;  // operation.name
+  std::string kind;  // operation.kind
   TraceId trace_id;
   SpanId span_id;
   SpanId parent_span_id;       // invalid (all zero) for a root span

@@ -63,8 +63,8 @@ class WithStacktrace final : public E, public StacktraceCarrier {
 // site's, and exception.type names E. E must be a non-final class type, e.g.
 // `throw_with_stacktrace(std::runtime_error("disk full"));`.
 template <typename E>
-  requires(std::is_class_v<std::decay_t<E>> && !std::is_final_v<std::decay_t<E>>)
-[[noreturn]] void throw_with_stacktrace(E&& e) {
+requires(std::is_class_v<std::decay_t<E>> && !std::is_final_v<std::decay_t<E>>)
+    [[noreturn]] void throw_with_stacktrace(E&& e) {
   using T = std::decay_t<E>;
   throw detail::WithStacktrace<T>(T(std::forward<E>(e)), detail::capture_stack_frames());
 }

@@ -1,4 +1,5 @@
-// trace_ids.h: declares `TraceId` and `SpanId`, W3C trace and span identifiers, and their hex helpers.
+// trace_ids.h: declares `TraceId` and `SpanId`, W3C trace and span identifiers, and their hex
+// helpers.
 #pragma once
 
 #include <array>

@@ -27,12 +27,12 @@ class Value {
 
   // Null.
   Value() noexcept = default;
-  Value(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  Value(std::nullptr_t) noexcept {}     // NOLINT(google-explicit-constructor)
   Value(bool b) noexcept : data_(b) {}  // NOLINT(google-explicit-constructor)
   // Any integer type; unsigned values above INT64_MAX are stored as double.
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  Value(T v) noexcept : data_(to_int_or_double(v)) {}  // NOLINT(google-explicit-constructor)
+  requires(!std::same_as<T, bool>) Value(T v)
+  noexcept : data_(to_int_or_double(v)) {}  // NOLINT(google-explicit-constructor)
   template <std::floating_point T>
   Value(T v) noexcept : data_(static_cast<double>(v)) {}  // NOLINT(google-explicit-constructor)
   Value(const char* s) : data_(std::string(s)) {}         // NOLINT(google-explicit-constructor)

@@ -14,9 +14,10 @@ namespace dagstack::logger::northstar {
 // One POST.
 struct HttpRequest {
   std::string url;
-  std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Authorization", "Bearer ns_..."}
-  std::string body;                                           // UTF-8 JSON
-  std::chrono::milliseconds timeout{10000};                   // whole exchange, connect included
+  std::vector<std::pair<std::string, std::string>>
+      headers;                               // e.g. {"Authorization", "Bearer ns_..."}
+  std::string body;                          // UTF-8 JSON
+  std::chrono::milliseconds timeout{10000};  // whole exchange, connect included
 };
 
 // What came back. `status == 0` means no HTTP answer at all (connection refused, DNS, timeout,

@@ -46,7 +46,8 @@ class ModelCall : public SpanScope {
   std::string model_;
 };
 
-// Opens a model span under the current span: `auto llm = northstar::model_call("answer", "gpt-4o");`.
+// Opens a model span under the current span: `auto llm = northstar::model_call("answer",
+// "gpt-4o");`.
 [[nodiscard]] ModelCall model_call(std::string_view name, std::string_view model);
 
 // Chat message builders (OpenAI shape).
@@ -54,7 +55,8 @@ Value system_message(std::string_view content);
 Value user_message(std::string_view content);
 // An assistant message; `content` may be null when the message only calls tools.
 Value assistant_message(Value content, Value::Array tool_calls = {});
-// One tool call of an assistant message: {"id", "type": "function", "function": {"name", "arguments"}}.
+// One tool call of an assistant message: {"id", "type": "function", "function": {"name",
+// "arguments"}}.
 Value tool_call(std::string_view id, std::string_view name, std::string_view arguments_json);
 // A tool's answer: {"role": "tool", "tool_call_id", "name", "content"}.
 Value tool_message(std::string_view tool_call_id, std::string_view name, Value content);

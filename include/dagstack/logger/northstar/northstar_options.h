@@ -31,11 +31,11 @@ enum class OutsideTracePolicy {
 // Retry-After header (seconds or HTTP date, capped at max_retry_after) raises the delay to at
 // least its value. Value type.
 struct RetryPolicy {
-  std::chrono::milliseconds initial_backoff{500};   // default 0.5 s
-  std::chrono::milliseconds max_backoff{30000};     // default 30 s
-  double multiplier = 2.0;                          // default 2
-  double jitter = 0.5;                              // default 0.5; 0 = no jitter, 1 = full jitter
-  std::chrono::milliseconds max_retry_after{60000}; // default 60 s
+  std::chrono::milliseconds initial_backoff{500};    // default 0.5 s
+  std::chrono::milliseconds max_backoff{30000};      // default 30 s
+  double multiplier = 2.0;                           // default 2
+  double jitter = 0.5;                               // default 0.5; 0 = no jitter, 1 = full jitter
+  std::chrono::milliseconds max_retry_after{60000};  // default 60 s
   // Attempts for one batch that keeps getting a retryable HTTP answer (408/429/5xx or a bad 2xx
   // body) before it is dead-lettered; default 10 (about two minutes with the defaults above).
   // Network errors (connection refused, timeouts) are retried without limit while the sink is
@@ -52,15 +52,17 @@ struct NorthStarOptions {
   // ---- credentials and destination (SDK: api_key, project_id, endpoint) ----
   std::string api_key;     // default none; NORTHSTAR_API_KEY. Sent as `Authorization: Bearer <key>`
   std::string project_id;  // default none; NORTHSTAR_PROJECT_ID; must match ^[a-z0-9]+$ when used
-  std::string endpoint;    // default none; NORTHSTAR_ENDPOINT; full ingest URL, wins over project_id
-  std::string project;      // default none; NORTHSTAR_PROJECT; stamped into run metadata.project
-  std::string environment;  // default none; NORTHSTAR_ENVIRONMENT; run metadata.environment
+  std::string endpoint;  // default none; NORTHSTAR_ENDPOINT; full ingest URL, wins over project_id
+  std::string project;   // default none; NORTHSTAR_PROJECT; stamped into run metadata.project
+  std::string environment;      // default none; NORTHSTAR_ENVIRONMENT; run metadata.environment
   std::optional<bool> enabled;  // default nullopt = true; NORTHSTAR_ENABLED
-  std::optional<bool> debug;    // default nullopt = false; NORTHSTAR_DEBUG: "[NorthStar] ..." on stderr
+  std::optional<bool>
+      debug;  // default nullopt = false; NORTHSTAR_DEBUG: "[NorthStar] ..." on stderr
 
   // ---- what is captured (SDK: capture_inputs, capture_outputs, redact_keys) ----
-  bool capture_inputs = true;   // default true: user_input, system_message, tool_arguments events
-  bool capture_outputs = true;  // default true: assistant_message, reasoning, tool_result, final_response
+  bool capture_inputs = true;  // default true: user_input, system_message, tool_arguments events
+  bool capture_outputs =
+      true;  // default true: assistant_message, reasoning, tool_result, final_response
   // Added (case-insensitively) to the exact-key redaction list: api_key, authorization, cookie,
   // password, secret, token, x-api-key, bearer. Values under those keys become "[REDACTED]".
   std::vector<std::string> redact_keys;  // default none
@@ -71,11 +73,11 @@ struct NorthStarOptions {
   std::chrono::milliseconds flush_interval{5000};  // default 5 s (> 0): the worker's period
   // Records waiting for delivery (queued, being stitched, or in a batch not yet accepted) before
   // new ones are dropped (drop-newest, counted). Span ends always get in, so runs still finish.
-  std::size_t max_queue_size = 1000;  // default 1000 (> 0)
-  std::size_t max_batch_records = 1000;  // default 1000 (> 0): most records in one POST
+  std::size_t max_queue_size = 1000;                 // default 1000 (> 0)
+  std::size_t max_batch_records = 1000;              // default 1000 (> 0): most records in one POST
   std::chrono::milliseconds request_timeout{10000};  // default 10 s (> 0): per HTTP attempt
   std::chrono::milliseconds shutdown_timeout{5000};  // default 5 s: how long close() keeps sending
-  RetryPolicy retry;                                  // default: see RetryPolicy
+  RetryPolicy retry;                                 // default: see RetryPolicy
   // JSON-lines file that receives every batch the server refused (400/401/...) or that ran out
   // of retries: {"time","status","error","endpoint","records","payload"} per line.
   std::string dead_letter_path;  // default none: refused batches are only reported and counted
@@ -87,7 +89,7 @@ struct NorthStarOptions {
   // ---- model pricing ----
   // JSON price file (format of the installed pricing.json); empty = the table compiled into the
   // library from sinks/northstar/pricing.json.
-  std::string pricing_path;                           // default none: built-in table
+  std::string pricing_path;                             // default none: built-in table
   std::map<std::string, ModelPrice> pricing_overrides;  // default none; win over the file
 
   // ---- testing hooks ----

@@ -21,13 +21,13 @@ struct NorthStarStats {
   std::uint64_t events_not_captured = 0;    // input/output events filtered by the capture flags
   std::uint64_t entities_delivered = 0;     // session/run/span/event snapshots in accepted batches
   std::uint64_t entities_rejected = 0;      // snapshots in dead-lettered batches
-  std::uint64_t entities_lost_at_close = 0; // snapshots still unsent when close() gave up
-  std::uint64_t batches_delivered = 0;      // batches answered 2xx {"accepted": true}
-  std::uint64_t batches_rejected = 0;       // batches refused (400/401/...) or out of retries
-  std::uint64_t requests = 0;               // HTTP attempts
-  std::uint64_t retries = 0;                // attempts that failed and were scheduled again
+  std::uint64_t entities_lost_at_close = 0;    // snapshots still unsent when close() gave up
+  std::uint64_t batches_delivered = 0;         // batches answered 2xx {"accepted": true}
+  std::uint64_t batches_rejected = 0;          // batches refused (400/401/...) or out of retries
+  std::uint64_t requests = 0;                  // HTTP attempts
+  std::uint64_t retries = 0;                   // attempts that failed and were scheduled again
   std::uint64_t dead_letter_write_errors = 0;  // dead-letter lines that could not be written
-  std::uint64_t backlog = 0;                // records and snapshots waiting right now (gauge)
+  std::uint64_t backlog = 0;                   // records and snapshots waiting right now (gauge)
 };
 
 // NorthStarSink
@@ -66,7 +66,8 @@ class NorthStarSink : public Sink {
 // Builds a NorthStar sink. Validates `options` (ConfigError on a bad field) and, when
 // options.active() is false, returns a disabled sink (a "[NorthStar] disabled ..." line on stderr
 // when debug is on). The pricing file is read here (ConfigError if unreadable).
-std::shared_ptr<NorthStarSink> make_northstar_sink(NorthStarOptions options = NorthStarOptions::from_env());
+std::shared_ptr<NorthStarSink> make_northstar_sink(
+    NorthStarOptions options = NorthStarOptions::from_env());
 
 // Flushes every live NorthStar sink of the process (see NorthStarSink::flush); true when all
 // succeeded (or there are none). Used by northstar::flush().

@@ -20,7 +20,8 @@ namespace dagstack::logger::northstar {
 template <typename T>
 Value to_observed_value(const T& v) {
   using U = std::remove_cvref_t<T>;
-  if constexpr (std::is_pointer_v<U> && !std::is_same_v<U, const char*> && !std::is_same_v<U, char*>) {
+  if constexpr (std::is_pointer_v<U> && !std::is_same_v<U, const char*> &&
+                !std::is_same_v<U, char*>) {
     return Value("<pointer>");
   } else if constexpr (std::is_constructible_v<Value, const U&>) {
     return Value(v);
@@ -38,7 +39,8 @@ Value to_observed_value(const T& v) {
 template <typename F>
 class Observed {
  public:
-  Observed(std::string name, F fn, SpanKind kind) : name_(std::move(name)), fn_(std::move(fn)), kind_(kind) {}
+  Observed(std::string name, F fn, SpanKind kind)
+      : name_(std::move(name)), fn_(std::move(fn)), kind_(kind) {}
 
   template <typename... Args>
   std::invoke_result_t<F&, Args...> operator()(Args&&... args) {

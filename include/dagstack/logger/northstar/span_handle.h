@@ -24,13 +24,16 @@ struct SpanOptions {
 // thread's current span. Thread-safety as SpanScope.
 class SpanHandle : public SpanScope {
  public:
-  explicit SpanHandle(std::string_view name, SpanKind kind = SpanKind::kCustom, SpanOptions options = {});
+  explicit SpanHandle(std::string_view name, SpanKind kind = SpanKind::kCustom,
+                      SpanOptions options = {});
 
   // The span UUID.
   const std::string& id() const noexcept { return id_; }
   SpanKind kind() const noexcept { return kind_; }
   // A `tool_arguments` event on this span (a tool's input).
-  void record_arguments(Value arguments) { record_event(EventType::kToolArguments, std::move(arguments)); }
+  void record_arguments(Value arguments) {
+    record_event(EventType::kToolArguments, std::move(arguments));
+  }
   // A `tool_result` event on this span (a tool's output).
   void record_result(Value result) { record_event(EventType::kToolResult, std::move(result)); }
 
