@@ -217,6 +217,8 @@ long decimal_exponent(std::string_view text) {
 // RapidJSON 1.1.0's own double conversion is not correctly rounded near the subnormal range
 // (it reads 1e-324 as NaN and 2e-324 as 5e-324), while std::from_chars is exact. A token with
 // '.', 'e' or 'E' is a double; any other is an integer, stored as a double beyond 64 bits.
+// The method names are RapidJSON's SAX handler interface.
+// NOLINTBEGIN(readability-identifier-naming)
 class NumberConvertingHandler {
  public:
   explicit NumberConvertingHandler(rapidjson::Document& doc) noexcept : doc_(doc) {}
@@ -266,6 +268,7 @@ class NumberConvertingHandler {
   rapidjson::Document& doc_;
   std::string out_of_range_;
 };
+// NOLINTEND(readability-identifier-naming)
 
 // Parses `line` into `doc`; the whole line must be one JSON value (plus whitespace).
 void parse_document(std::string_view line, rapidjson::Document& doc) {

@@ -150,7 +150,7 @@ void SpanScope::log_event(std::string_view name, Value data) {
                {{keys::kEventType, "custom"}, {keys::kData, AttrValue(data)}});
 }
 
-void SpanScope::log_metric_value_(std::string_view name, Value value) {
+void SpanScope::log_metric_value(std::string_view name, Value value) {
   detail::emit(
       span_->context(), name,
       {{keys::kEventType, keys::kEventTypeMetric}, {keys::kMetricValue, AttrValue(value)}});
@@ -271,7 +271,7 @@ ModelCall::ModelCall(std::string_view name, std::string_view model)
   id_ = derive_span_uuid(context().trace_id(), context().span_id());
 }
 
-int ModelCall::record_message_(const Value& message) {
+int ModelCall::record_one_message(const Value& message) {
   if (!message.is_map()) return 0;
   const std::string role = string_field(message, "role");
   const Value* content_ptr = field(message, "content");
@@ -327,11 +327,11 @@ int ModelCall::record_message_(const Value& message) {
 
 int ModelCall::record_input_messages(const Value::Array& messages) {
   int n = 0;
-  for (const Value& m : messages) n += record_message_(m);
+  for (const Value& m : messages) n += record_one_message(m);
   return n;
 }
 
-int ModelCall::record_output_message(const Value& message) { return record_message_(message); }
+int ModelCall::record_output_message(const Value& message) { return record_one_message(message); }
 
 void ModelCall::record_usage(std::int64_t input_tokens, std::int64_t output_tokens,
                              std::optional<double> cost_usd) {

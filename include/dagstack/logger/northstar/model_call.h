@@ -40,7 +40,7 @@ class ModelCall : public SpanScope {
                     std::optional<double> cost_usd = std::nullopt);
 
  private:
-  int record_message_(const Value& message);
+  int record_one_message(const Value& message);
 
   std::string id_;
   std::string model_;

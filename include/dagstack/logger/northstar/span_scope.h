@@ -58,7 +58,7 @@ class SpanScope {
   // A metric event {"name": name, "value": value} on this span. bool is rejected at compile time.
   template <MetricNumber T>
   void log_metric(std::string_view name, T value) {
-    log_metric_value_(name, Value(value));
+    log_metric_value(name, Value(value));
   }
   void log_metric(std::string_view name, bool value) = delete;
   // Merges `metadata` into this span's NorthStar attributes (the run's metadata for a Trace).
@@ -86,7 +86,7 @@ class SpanScope {
             std::optional<bool> capture_input = {}, std::optional<bool> capture_output = {});
 
  private:
-  void log_metric_value_(std::string_view name, Value value);
+  void log_metric_value(std::string_view name, Value value);
 
   std::unique_ptr<Span> span_;
   std::shared_ptr<const detail::RunInfo> run_;
