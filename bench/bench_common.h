@@ -27,16 +27,18 @@ inline constexpr const char* kSpdlogFormat =
 inline constexpr std::string_view kLoggerName = "bench";
 
 // The reference call on each side (kept identical across every benchmark).
-#define DAGSTACK_BENCH_INFO(log) \
-  (log).info(::dagstack_bench::kBody, {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}})
-#define DAGSTACK_BENCH_DEBUG(log) \
-  (log).debug(::dagstack_bench::kBody, {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}})
-#define SPDLOG_BENCH_INFO(lg)                                                                  \
-  (lg)->info(::dagstack_bench::kSpdlogFormat, 42, "/api/orders", 12.5, ::dagstack_bench::kTraceHex, \
-             ::dagstack_bench::kSpanHex, 1)
-#define SPDLOG_BENCH_DEBUG(lg)                                                                  \
-  (lg)->debug(::dagstack_bench::kSpdlogFormat, 42, "/api/orders", 12.5, ::dagstack_bench::kTraceHex, \
-              ::dagstack_bench::kSpanHex, 1)
+#define DAGSTACK_BENCH_INFO(log)      \
+  (log).info(::dagstack_bench::kBody, \
+             {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}})
+#define DAGSTACK_BENCH_DEBUG(log)      \
+  (log).debug(::dagstack_bench::kBody, \
+              {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}})
+#define SPDLOG_BENCH_INFO(lg)                                          \
+  (lg)->info(::dagstack_bench::kSpdlogFormat, 42, "/api/orders", 12.5, \
+             ::dagstack_bench::kTraceHex, ::dagstack_bench::kSpanHex, 1)
+#define SPDLOG_BENCH_DEBUG(lg)                                          \
+  (lg)->debug(::dagstack_bench::kSpdlogFormat, 42, "/api/orders", 12.5, \
+              ::dagstack_bench::kTraceHex, ::dagstack_bench::kSpanHex, 1)
 
 // Resets the dagstack registry, makes `sinks` the root sinks at INFO and returns the "bench"
 // logger. Call from thread 0 before the timed loop.

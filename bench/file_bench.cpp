@@ -121,7 +121,8 @@ void WriterThroughput_dagstack(benchmark::State& state) {
 void WriterThroughput_spdlog(benchmark::State& state) {
   g_path = scratch_file("writer-spdlog");
   spdlog::sinks::basic_file_sink_st sink(g_path);
-  const std::string payload = fmt::format(kSpdlogFormat, 42, "/api/orders", 12.5, kTraceHex, kSpanHex, 1);
+  const std::string payload =
+      fmt::format(kSpdlogFormat, 42, "/api/orders", 12.5, kTraceHex, kSpanHex, 1);
   const spdlog::details::log_msg msg(kLoggerName, spdlog::level::info, payload);  // time taken once
   std::int64_t n = 0;
   for (auto _ : state) {

@@ -27,15 +27,17 @@ dl::Logger configure_dagstack(dl::SinkList sinks) {
 }
 
 dl::Context reference_context() {
-  return dl::Context::with_span(dl::TraceId::from_hex(kTraceHex), dl::SpanId::from_hex(kSpanHex), 1);
+  return dl::Context::with_span(dl::TraceId::from_hex(kTraceHex), dl::SpanId::from_hex(kSpanHex),
+                                1);
 }
 
 namespace {
 struct ScratchDir {
   std::filesystem::path path;
   ScratchDir() {
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm")
+                                           ? "/dev/shm"
+                                           : std::filesystem::temp_directory_path();
     std::string tmpl = (base / "dagstack-bench-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path = tmpl;

@@ -12,11 +12,13 @@ namespace {
 
 char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
+// Compares from the end: most keys differ from a suffix in their last character.
 bool ends_with_ci(std::string_view key, std::string_view suffix) noexcept {
   if (suffix.size() > key.size()) return false;
-  const char* k = key.data() + (key.size() - suffix.size());
-  for (std::size_t i = 0; i < suffix.size(); ++i) {
-    if (lower_ascii(k[i]) != suffix[i]) return false;
+  const char* k = key.data() + key.size();
+  const char* s = suffix.data() + suffix.size();
+  while (s != suffix.data()) {
+    if (lower_ascii(*--k) != *--s) return false;
   }
   return true;
 }

@@ -6,6 +6,8 @@
 #include <array>
 #include <forward_list>
 #include <functional>
+#include <new>
+#include <type_traits>
 
 #include "dagstack/logger/config_error.h"
 #include "dagstack/logger/configure.h"
@@ -22,10 +24,15 @@ namespace {
 class AttrBuffer {
  public:
   static constexpr std::size_t kInline = 24;
+  static_assert(std::is_trivially_copyable_v<Attribute> &&
+                std::is_trivially_destructible_v<Attribute>);
+
+  AttrBuffer() noexcept {}  // the inline storage stays uninitialised until used
+  AttrBuffer(const AttrBuffer&) = delete;
+  AttrBuffer& operator=(const AttrBuffer&) = delete;
 
   std::size_t size() const noexcept { return size_; }
-  Attribute* data() noexcept { return heap_.empty() ? inline_.data() : heap_.data(); }
-  const Attribute* data() const noexcept { return heap_.empty() ? inline_.data() : heap_.data(); }
+  Attribute* data() noexcept { return heap_.empty() ? inline_ : heap_.data(); }
 
   Attribute* find(std::string_view key) noexcept {
     Attribute* d = data();
@@ -36,11 +43,11 @@ class AttrBuffer {
   }
   void push(const Attribute& a) {
     if (heap_.empty() && size_ < kInline) {
-      inline_[size_++] = a;
+      new (&inline_[size_]) Attribute(a);
+      ++size_;
       return;
     }
-    if (heap_.empty())
-      heap_.assign(inline_.begin(), inline_.begin() + static_cast<std::ptrdiff_t>(size_));
+    if (heap_.empty()) heap_.assign(inline_, inline_ + size_);
     heap_.push_back(a);
     ++size_;
   }
@@ -58,7 +65,9 @@ class AttrBuffer {
   }
 
  private:
-  std::array<Attribute, kInline> inline_;
+  union {
+    Attribute inline_[kInline];
+  };
   std::size_t size_ = 0;
   std::vector<Attribute> heap_;
 };

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kNever = ~std::uint64_t{0};
 constexpr std::size_t kKeepArenaBytes = 64 * 1024;  // larger arenas are released after use
-constexpr std::size_t kInternLimit = 16;             // distinct resources/scopes kept interned
+constexpr std::size_t kInternLimit = 16;            // distinct resources/scopes kept interned
 constexpr auto kDeepIdle = std::chrono::milliseconds(100);
 constexpr auto kDeepSleepCheck = std::chrono::seconds(1);
 constexpr auto kBlockedRecheck = std::chrono::milliseconds(10);
@@ -151,7 +151,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         capacity(round_up_pow2(o.queue_capacity)),
         mask(capacity - 1),
         batch(std::max<std::size_t>(o.batch_size, 1)),
-        wake_threshold(std::max<std::size_t>(1, std::min(batch, capacity / 2))),
+        wake_threshold(std::max<std::size_t>(1, capacity / 2)),
         policy(o.overflow),
         shutdown_timeout(o.shutdown_timeout),
         max_delay(std::max(o.max_delay, std::chrono::milliseconds(1))),
@@ -322,13 +322,11 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     };
     auto copy_value = [&](const AttrValue& v) -> AttrValue {
       switch (v.kind()) {
-        case AttrValue::Kind::kString:
-          return AttrValue(copy_str(v.as_string()));
+        case AttrValue::Kind::kString: return AttrValue(copy_str(v.as_string()));
         case AttrValue::Kind::kValue:
           r.values.push_back(v.as_value());
           return AttrValue(r.values.back());
-        default:
-          return v;
+        default: return v;
       }
     };
     r.body = copy_value(record.body);
@@ -392,8 +390,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
             std::this_thread::yield();
           }
         }
-      case OverflowPolicy::kBlock:
-        break;
+      case OverflowPolicy::kBlock: break;
     }
     if (std::this_thread::get_id() == writer_id) {
       // The writer itself emitting (e.g. a report routed back here) must never wait for itself.
@@ -414,9 +411,8 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
       producers_waiting.fetch_add(1, std::memory_order_seq_cst);
       {
         std::unique_lock<std::mutex> lock(mutex);
-        space_cv.wait_for(lock, kBlockedRecheck, [&] {
-          return !full_hint() || closed.load(std::memory_order_relaxed);
-        });
+        space_cv.wait_for(lock, kBlockedRecheck,
+                          [&] { return !full_hint() || closed.load(std::memory_order_relaxed); });
       }
       producers_waiting.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -434,7 +430,8 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   }
 
   void publish_done(std::uint64_t pos) {
-    if (pos > done_pos.load(std::memory_order_relaxed)) done_pos.store(pos, std::memory_order_seq_cst);
+    if (pos > done_pos.load(std::memory_order_relaxed))
+      done_pos.store(pos, std::memory_order_seq_cst);
     if (flush_waiters.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lock(mutex);
       flush_cv.notify_all();
@@ -508,8 +505,9 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         wake_at.store(kNever, std::memory_order_relaxed);
         continue;
       }
-      writer_cv.wait_for(lock, deep ? std::chrono::duration_cast<Clock::duration>(kDeepSleepCheck)
-                                    : std::chrono::duration_cast<Clock::duration>(max_delay),
+      writer_cv.wait_for(lock,
+                         deep ? std::chrono::duration_cast<Clock::duration>(kDeepSleepCheck)
+                              : std::chrono::duration_cast<Clock::duration>(max_delay),
                          [&] { return wake_at.load(std::memory_order_relaxed) == kNever || stop; });
       wake_at.store(kNever, std::memory_order_relaxed);
     }
@@ -556,12 +554,14 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
       flush_waiters.fetch_sub(1, std::memory_order_relaxed);
       if (!drained) {
         const std::uint64_t done = done_pos.load(std::memory_order_relaxed);
-        return FlushResult::failed(
-            id, "flush timed out after " + std::to_string(timeout.count()) + " ms with " +
-                    std::to_string(target > done ? target - done : 0) + " records not yet delivered");
+        return FlushResult::failed(id, "flush timed out after " + std::to_string(timeout.count()) +
+                                           " ms with " +
+                                           std::to_string(target > done ? target - done : 0) +
+                                           " records not yet delivered");
       }
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     FlushResult r;
     try {
       r = inner->flush(std::max(left, std::chrono::milliseconds(0)));
@@ -606,12 +606,14 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         sweep_closed();  // records that raced with close() after the writer's last look
       } else {
         writer.detach();  // it keeps the state alive and stops when the inner sink returns
-        report_internal(kSeverityError, "async sink writer did not stop within shutdown_timeout",
-                        {{"sink.id", std::string_view(id)},
-                         {"shutdown_timeout_ms", static_cast<std::int64_t>(shutdown_timeout.count())}});
+        report_internal(
+            kSeverityError, "async sink writer did not stop within shutdown_timeout",
+            {{"sink.id", std::string_view(id)},
+             {"shutdown_timeout_ms", static_cast<std::int64_t>(shutdown_timeout.count())}});
       }
     }
-    const std::uint64_t abandoned = dropped_on_close.load(std::memory_order_relaxed) - abandoned_before;
+    const std::uint64_t abandoned =
+        dropped_on_close.load(std::memory_order_relaxed) - abandoned_before;
     if (abandoned != 0) {
       report_internal(kSeverityError, "async sink abandoned queued records at close",
                       {{"sink.id", std::string_view(id)}, {"records.dropped", abandoned}});
@@ -678,20 +680,20 @@ void close_live_sinks() {
   }
 }
 
-void prepare_fork() noexcept { live_sinks().mutex.lock(); }
-void after_fork_parent() noexcept { live_sinks().mutex.unlock(); }
+// In the child of fork(): only this thread exists, so the list's lock is re-initialised (a
+// holder would be gone) and every inherited sink switches to pass-through.
 void after_fork_child() noexcept {
   auto& live = live_sinks();
+  new (&live.mutex) std::mutex();
   for (auto& weak : live.states) {
     if (auto state = weak.lock()) state->enter_passthrough_after_fork();
   }
-  live.mutex.unlock();
 }
 
 void register_live(const std::shared_ptr<AsyncState>& state) {
   static const bool registered = [] {
     std::atexit(close_live_sinks);
-    ::pthread_atfork(prepare_fork, after_fork_parent, after_fork_child);
+    ::pthread_atfork(nullptr, nullptr, after_fork_child);
     return true;
   }();
   (void)registered;
@@ -745,7 +747,8 @@ std::size_t AsyncSink::capacity() const noexcept { return state_->capacity; }
 
 const std::shared_ptr<Sink>& AsyncSink::inner() const noexcept { return state_->inner; }
 
-std::shared_ptr<AsyncSink> make_async_sink(std::shared_ptr<Sink> inner, const AsyncSinkOptions& options) {
+std::shared_ptr<AsyncSink> make_async_sink(std::shared_ptr<Sink> inner,
+                                           const AsyncSinkOptions& options) {
   return std::make_shared<AsyncSink>(std::move(inner), options);
 }
 

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <system_error>
 #include <vector>
 
@@ -23,9 +24,9 @@ namespace dagstack::logger {
 // An error found under the lock; reported on the internal channel once the lock is released, so
 // a sink that receives internal reports can never deadlock on this one.
 struct FileSink::Failure {
-  int err = 0;                  // errno of the first failure
-  const char* what = nullptr;   // what failed, e.g. "file write failed"
-  std::uint64_t dropped = 0;    // records discarded because of it
+  int err = 0;                 // errno of the first failure
+  const char* what = nullptr;  // what failed, e.g. "file write failed"
+  std::uint64_t dropped = 0;   // records discarded because of it
 
   explicit operator bool() const noexcept { return what != nullptr || dropped != 0; }
   void set(const char* w, int e) noexcept {
@@ -96,20 +97,27 @@ FileSink::FileSink(const FileSinkOptions& options)
   if (!open_locked(failure)) {
     throw ConfigError("file sink: cannot open '" + path_ + "': " + error_text(failure.err));
   }
-  buffer_.reserve(buffer_bytes_ + 4096);
-  rotate_from_.reserve(path_.size() + 16);
-  rotate_to_.reserve(path_.size() + 16);
-  if (timer_enabled_) {
-    timer_ = std::thread([this] { timer_loop(); });
-  }
   static const bool fork_hooks = [] {
-    ::pthread_atfork(&FileSink::prepare_fork, &FileSink::after_fork_parent, &FileSink::after_fork_child);
+    ::pthread_atfork(nullptr, nullptr, &FileSink::after_fork_child);
     return true;
   }();
   (void)fork_hooks;
   auto& live = live_file_sinks();
-  std::lock_guard<std::mutex> lock(live.mutex);
-  live.sinks.push_back(this);
+  try {
+    buffer_.reserve(buffer_bytes_ + 4096);
+    rotate_from_.reserve(path_.size() + 16);
+    rotate_to_.reserve(path_.size() + 16);
+    {
+      std::lock_guard<std::mutex> lock(live.mutex);
+      live.sinks.push_back(this);
+    }
+    if (timer_enabled_) timer_ = std::thread([this] { timer_loop(); });
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(live.mutex);
+    live.sinks.erase(std::remove(live.sinks.begin(), live.sinks.end(), this), live.sinks.end());
+    ::close(fd_);
+    throw;
+  }
 }
 
 FileSink::~FileSink() {
@@ -121,32 +129,21 @@ FileSink::~FileSink() {
   close();
 }
 
-// Before fork(): no sink lock may be held by another thread at the fork, and nothing buffered
-// may be copied into the child (both processes would write it).
-void FileSink::prepare_fork() noexcept {
-  auto& live = live_file_sinks();
-  live.mutex.lock();
-  for (FileSink* sink : live.sinks) {
-    sink->mutex_.lock();
-    Failure ignored;  // a failure stays counted; it cannot be reported from here
-    sink->write_buffer_locked(ignored);
-  }
-}
-
-void FileSink::after_fork_parent() noexcept {
-  auto& live = live_file_sinks();
-  for (FileSink* sink : live.sinks) sink->mutex_.unlock();
-  live.mutex.unlock();
-}
-
+// In the child of fork() only this thread exists. As glibc does for stdio streams, the locks
+// are re-initialised (their holder, if any, is gone), and the buffered bytes are dropped: they
+// are the parent's, and the parent writes them. (No prepare handler: holding these locks across
+// fork() would invert the order with the core's registry lock, under which sinks are destroyed.)
 void FileSink::after_fork_child() noexcept {
   auto& live = live_file_sinks();
+  new (&live.mutex) std::mutex();
   for (FileSink* sink : live.sinks) {
+    new (&sink->mutex_) std::mutex();
+    new (&sink->timer_cv_) std::condition_variable();
     // The timer thread does not exist here; forget its handle (never joined, never destroyed).
     if (sink->timer_.joinable()) new std::thread(std::move(sink->timer_));
-    sink->mutex_.unlock();
+    sink->buffer_.clear();
+    sink->pending_records_ = 0;
   }
-  live.mutex.unlock();
 }
 
 bool FileSink::open_locked(Failure& failure) {
@@ -313,9 +310,9 @@ void FileSink::report(const Failure& failure) const noexcept {
       detail::report_sink_error(id_, failure.what, error_text(failure.err));
     }
     if (failure.dropped != 0) {
-      detail::report_internal(kSeverityError, "file sink dropped records after a write failure",
-                              {{"sink.id", std::string_view(id_)},
-                               {"records.dropped", failure.dropped}});
+      detail::report_internal(
+          kSeverityError, "file sink dropped records after a write failure",
+          {{"sink.id", std::string_view(id_)}, {"records.dropped", failure.dropped}});
     }
   } catch (...) {
     // error_text may throw bad_alloc; nothing more can be done.
@@ -331,7 +328,8 @@ FlushResult FileSink::flush(std::chrono::milliseconds /*timeout*/) {
   }
   if (!failure) return FlushResult::ok();
   report(failure);
-  std::string error = failure.what != nullptr ? std::string(failure.what) : std::string("records dropped");
+  std::string error =
+      failure.what != nullptr ? std::string(failure.what) : std::string("records dropped");
   if (failure.what != nullptr) error += ": " + error_text(failure.err);
   return FlushResult::failed(id_, error);
 }

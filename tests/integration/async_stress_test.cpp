@@ -42,7 +42,8 @@ class CheckingSink final : public dl::Sink {
     }
     std::lock_guard<std::mutex> lock(mutex_);
     ++count_;
-    if (producer < 0 || producer >= static_cast<std::int64_t>(next_.size()) || seq <= next_[producer]) {
+    if (producer < 0 || producer >= static_cast<std::int64_t>(next_.size()) ||
+        seq <= next_[producer]) {
       ++disorder_;
     } else {
       next_[producer] = seq;

@@ -54,7 +54,8 @@ std::vector<std::string> rotation_files(const std::string& path) {
   const std::string prefix = fs::path(path).filename().string() + ".";
   for (const auto& e : fs::directory_iterator(fs::path(path).parent_path())) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) == 0) archives.emplace(std::stoi(name.substr(prefix.size())), e.path().string());
+    if (name.rfind(prefix, 0) == 0)
+      archives.emplace(std::stoi(name.substr(prefix.size())), e.path().string());
   }
   std::vector<std::string> files;
   for (const auto& [n, f] : archives) files.push_back(f);
@@ -93,7 +94,8 @@ Collected collect(const std::string& path) {
 
 std::int64_t int_attr(const dl::OwnedLogRecord& r, const char* key) {
   const dl::Value* v = r.attribute(key);
-  if (v == nullptr || !v->is_int()) throw std::runtime_error(std::string("no int attribute ") + key);
+  if (v == nullptr || !v->is_int())
+    throw std::runtime_error(std::string("no int attribute ") + key);
   return v->as_int();
 }
 
@@ -175,7 +177,8 @@ TEST_F(FileRotationThreads, LoggerEmitsWithPerThreadTraceContext) {
       std::snprintf(trace, sizeof trace, "%032x", t + 1);
       dl::ScopedContext ctx(dl::Context::with_span(dl::TraceId::from_hex(trace),
                                                    dl::SpanId::from_hex("00000000000000ff")));
-      for (int i = 0; i < kPerThread; ++i) log.info("through the logger", {{"thread", t}, {"seq", i}});
+      for (int i = 0; i < kPerThread; ++i)
+        log.info("through the logger", {{"thread", t}, {"seq", i}});
     });
   }
   for (auto& th : threads) th.join();

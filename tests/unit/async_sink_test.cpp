@@ -140,7 +140,8 @@ struct Maker {
 
 std::int64_t attr_int(const dl::OwnedLogRecord& r, const char* key) {
   const dl::Value* v = r.attribute(key);
-  if (v == nullptr || !v->is_int()) throw std::runtime_error(std::string("missing int attribute ") + key);
+  if (v == nullptr || !v->is_int())
+    throw std::runtime_error(std::string("missing int attribute ") + key);
   return v->as_int();
 }
 
@@ -237,8 +238,10 @@ TEST_F(AsyncSinkTest, FlushTimeoutIsReportedAsFailure) {
   EXPECT_FALSE(r.success);
   ASSERT_EQ(r.failed_sinks.size(), 1u);
   EXPECT_EQ(r.failed_sinks[0].sink_id, sink.id());
-  EXPECT_NE(r.failed_sinks[0].error.find("timed out"), std::string::npos) << r.failed_sinks[0].error;
-  EXPECT_NE(r.failed_sinks[0].error.find("2 records"), std::string::npos) << r.failed_sinks[0].error;
+  EXPECT_NE(r.failed_sinks[0].error.find("timed out"), std::string::npos)
+      << r.failed_sinks[0].error;
+  EXPECT_NE(r.failed_sinks[0].error.find("2 records"), std::string::npos)
+      << r.failed_sinks[0].error;
   EXPECT_GE(took, 75ms);
   EXPECT_LT(took, 1000ms);
   inner->open_gate();
@@ -408,11 +411,17 @@ TEST_F(AsyncSinkTest, RecordsAreDeepCopiedIncludingNestedValuesResourceAndScope)
   std::string body = "a body that will be overwritten";
   std::string key = "user.name";
   std::string value = "ada";
-  auto nested = std::make_unique<dl::Value>(dl::Value::map({{"k", dl::Value::array({1, "two", 3.5})}}));
+  auto nested =
+      std::make_unique<dl::Value>(dl::Value::map({{"k", dl::Value::array({1, "two", 3.5})}}));
   auto resource = std::make_unique<dl::Resource>(dl::Resource{{{"service.name", "svc"}}});
-  auto scope = std::make_unique<dl::InstrumentationScope>(dl::InstrumentationScope{"copy.scope", "1.2", {}});
-  std::vector<dl::Attribute> attrs = {{key, dl::AttrValue(value)}, {"nested", dl::AttrValue(*nested)},
-                                      {"n", 7}, {"d", 0.25}, {"b", false}, {"z", nullptr}};
+  auto scope =
+      std::make_unique<dl::InstrumentationScope>(dl::InstrumentationScope{"copy.scope", "1.2", {}});
+  std::vector<dl::Attribute> attrs = {{key, dl::AttrValue(value)},
+                                      {"nested", dl::AttrValue(*nested)},
+                                      {"n", 7},
+                                      {"d", 0.25},
+                                      {"b", false},
+                                      {"z", nullptr}};
   dl::LogRecord r;
   r.time_unix_nano = 42;
   r.observed_time_unix_nano = 43;
@@ -579,7 +588,8 @@ TEST_F(AsyncSinkTest, ShutdownDrainsAnAsyncSinkRegisteredOnTheRoot) {
 }
 
 TEST_F(AsyncSinkTest, ForkedChildWritesThroughAnInheritedSinkWithoutDuplicates) {
-  std::string dir = (std::filesystem::temp_directory_path() / "dagstack-async-fork-XXXXXX").string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / "dagstack-async-fork-XXXXXX").string();
   ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   const std::string path = dir + "/fork.jsonl";
   dl::FileSinkOptions fo;
@@ -635,7 +645,8 @@ TEST_F(AsyncSinkTest, ForkedChildWritesThroughAnInheritedSinkWithoutDuplicates) 
 }
 
 TEST_F(AsyncSinkTest, ProcessExitDrainsAnUnregisteredAsyncSink) {
-  std::string dir = (std::filesystem::temp_directory_path() / "dagstack-async-exit-XXXXXX").string();
+  std::string dir =
+      (std::filesystem::temp_directory_path() / "dagstack-async-exit-XXXXXX").string();
   ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   const std::string path = dir + "/exit.jsonl";
   constexpr int kRecords = 3000;

@@ -326,7 +326,8 @@ TEST_F(FileSinkTest, TimerWritesABufferedRecordWithinTheInterval) {
   const auto start = std::chrono::steady_clock::now();
   sink.emit(rf_.make(1));
   EXPECT_EQ(file_size(path), 0u);
-  while (file_size(path) == 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(3)) {
+  while (file_size(path) == 0 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(3)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const auto waited = std::chrono::steady_clock::now() - start;
@@ -437,7 +438,7 @@ TEST_F(FileSinkTest, RotationShiftsArchivesLeftByAnEarlierRun) {
     out << text << "\n";
   };
   write(path, "live");
-  write(path + ".2", "two");  // path.1 is missing: a gap the Go algorithm steps over
+  write(path + ".2", "two");   // path.1 is missing: a gap the Go algorithm steps over
   write(path + ".4", "four");  // beyond keep: left alone
   auto o = opts(path);
   o.max_bytes = 10;
@@ -462,7 +463,7 @@ TEST_F(FileSinkTest, DiskFullIsReportedCountedAndNeverThrown) {
   dl::Logger::get(dl::kInternalLoggerName).set_sinks({internal});
 
   auto o = opts("/dev/full");
-  o.buffer_bytes = 0;  // every record tries to write
+  o.buffer_bytes = 0;    // every record tries to write
   dl::FileSink sink(o);  // opening /dev/full works
   EXPECT_EQ(sink.id(), "file:/dev/full");
   const auto start = std::chrono::steady_clock::now();
@@ -538,7 +539,8 @@ TEST_F(FileSinkTest, ReopensAfterTheDescriptorWasLost) {
   int victim = -1;
   for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
     std::error_code ec;
-    if (fs::read_symlink(e.path(), ec) == fs::path(path)) victim = std::stoi(e.path().filename().string());
+    if (fs::read_symlink(e.path(), ec) == fs::path(path))
+      victim = std::stoi(e.path().filename().string());
   }
   ASSERT_GE(victim, 0);
   ASSERT_EQ(::close(victim), 0);
@@ -569,8 +571,9 @@ TEST_F(FileSinkTest, ThroughTheLoggerWithTraceContext) {
   dl::configure(c);
   auto log = dl::Logger::get("svc.api");
   {
-    dl::ScopedContext ctx(dl::Context::with_span(dl::TraceId::from_hex("0123456789abcdef0123456789abcdef"),
-                                                 dl::SpanId::from_hex("0123456789abcdef")));
+    dl::ScopedContext ctx(
+        dl::Context::with_span(dl::TraceId::from_hex("0123456789abcdef0123456789abcdef"),
+                               dl::SpanId::from_hex("0123456789abcdef")));
     log.info("request received", {{"request.id", "r-1"}, {"api_key", "s3cr3t"}, {"n", 3}});
   }
   EXPECT_TRUE(log.flush().success);
@@ -619,8 +622,8 @@ TEST_F(FileSinkTest, EmitDoesNotAllocateInSteadyState) {
   for (int i = 0; i < 2000; ++i) sink.emit(rf_.make(i));  // warm-up
   // Scalar attributes, strings included: up to 8 of them.
   dl::LogRecord r = rf_.make(0);
-  std::vector<dl::Attribute> attrs = {{"a", 1},   {"b", 2.5},        {"c", true}, {"d", "text"},
-                                      {"e", -7},  {"f", "more text"}, {"g", nullptr}, {"h", 42}};
+  std::vector<dl::Attribute> attrs = {{"a", 1},  {"b", 2.5},         {"c", true},    {"d", "text"},
+                                      {"e", -7}, {"f", "more text"}, {"g", nullptr}, {"h", 42}};
   r.attributes = attrs;
   tl_allocs = 0;
   tl_count_allocs = true;
@@ -637,13 +640,17 @@ TEST_F(FileSinkTest, LoggerEmitIntoFileSinkDoesNotAllocateInSteadyState) {
   c.sinks = dl::SinkList{sink};
   dl::configure(c);
   auto log = dl::Logger::get("bench");
-  dl::ScopedContext ctx(dl::Context::with_span(dl::TraceId::from_hex("0123456789abcdef0123456789abcdef"),
-                                               dl::SpanId::from_hex("0123456789abcdef")));
-  for (int i = 0; i < 1000; ++i) log.info("request handled", {{"http.method", "GET"}, {"http.status_code", 200}, {"duration_ms", 12.5}});
+  dl::ScopedContext ctx(
+      dl::Context::with_span(dl::TraceId::from_hex("0123456789abcdef0123456789abcdef"),
+                             dl::SpanId::from_hex("0123456789abcdef")));
+  for (int i = 0; i < 1000; ++i)
+    log.info("request handled",
+             {{"http.method", "GET"}, {"http.status_code", 200}, {"duration_ms", 12.5}});
   tl_allocs = 0;
   tl_count_allocs = true;
   for (int i = 0; i < 5000; ++i) {
-    log.info("request handled", {{"http.method", "GET"}, {"http.status_code", 200}, {"duration_ms", 12.5}});
+    log.info("request handled",
+             {{"http.method", "GET"}, {"http.status_code", 200}, {"duration_ms", 12.5}});
   }
   tl_count_allocs = false;
   EXPECT_EQ(tl_allocs, 0u);

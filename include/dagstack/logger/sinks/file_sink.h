@@ -17,14 +17,15 @@
 namespace dagstack::logger {
 
 struct FileSinkOptions {
-  std::string path;                      // required; relative paths are made absolute at construction
-  std::uint64_t max_bytes = 0;           // default 0: no rotation; else rotate before a line would pass it
-  int keep = 0;                          // default 0: rotation truncates; N > 0 keeps path.1 .. path.N
+  std::string path;             // required; relative paths are made absolute at construction
+  std::uint64_t max_bytes = 0;  // default 0: no rotation; else rotate before a line would pass it
+  int keep = 0;                 // default 0: rotation truncates; N > 0 keeps path.1 .. path.N
   int min_severity = kSeverityTrace;     // default 1: everything the logger lets through
   std::size_t buffer_bytes = 64 * 1024;  // default 64 KiB; 0 writes every record at once
   int flush_severity = kSeverityError;   // default 17: records at or above it are written at once
-  std::chrono::milliseconds flush_interval{1000};  // default 1 s: max age of a buffered record; 0 = no timer
-  bool fsync = false;                    // default false: true also fsyncs on every flush (not on buffer-full writes)
+  std::chrono::milliseconds flush_interval{
+      1000};           // default 1 s: max age of a buffered record; 0 = no timer
+  bool fsync = false;  // default false: true also fsyncs on every flush (not on buffer-full writes)
 };
 
 // Counters kept by a FileSink (all monotonic since construction).
@@ -34,7 +35,7 @@ struct FileSinkStats {
   std::uint64_t write_errors = 0;     // failed write(2)/fsync(2)/open(2) attempts
   std::uint64_t records_dropped = 0;  // records discarded after a write failure left no buffer room
   std::uint64_t rotations = 0;        // completed size rotations
-  std::uint64_t reopens = 0;          // reopens after the file was removed or the descriptor was lost
+  std::uint64_t reopens = 0;  // reopens after the file was removed or the descriptor was lost
 };
 
 // FileSink
@@ -60,8 +61,8 @@ struct FileSinkStats {
 // In steady state emit() does no heap allocation (a per-thread encode buffer and the sink buffer
 // are reused). id "file:<absolute path>". Thread-safe (one mutex around the buffer and the file).
 //
-// fork(): every live FileSink writes its buffer and holds its lock across the fork, so a child
-// inherits an empty buffer and a usable sink (appending to the same open file). The child has no
+// fork(): in the child, every inherited FileSink starts with an empty buffer (what was buffered
+// is the parent's to write) and a fresh lock, and appends to the same open file. The child has no
 // timer thread: its buffered records are written when the buffer fills, at flush_severity, on
 // flush() or on close().
 class FileSink final : public Sink {
@@ -99,8 +100,6 @@ class FileSink final : public Sink {
   void reopen_if_gone_locked(Failure& failure);
   void report(const Failure& failure) const noexcept;
   void timer_loop();
-  static void prepare_fork() noexcept;
-  static void after_fork_parent() noexcept;
   static void after_fork_child() noexcept;
 
   const std::string path_;
