@@ -193,12 +193,19 @@ TEST_F(NorthStarOptionsTest, ActiveSinkStartsOneWorkerAndStopsIt) {
   auto sink = make_northstar_sink(o);
   EXPECT_TRUE(sink->enabled());
   EXPECT_EQ(enabled_northstar_sink_count(), 1u);
-  EXPECT_EQ(thread_count(), threads_before + 1);
+  const std::size_t threads_during = thread_count();
+  // ThreadSanitizer starts a background thread of its own with the first thread created, so
+  // only the worker's own stop is exact there.
+#if defined(__SANITIZE_THREAD__)
+  EXPECT_GE(threads_during, threads_before + 1);
+#else
+  EXPECT_EQ(threads_during, threads_before + 1);
+#endif
   EXPECT_TRUE(is_uuid_v4(sink->session_id()));
   EXPECT_EQ(sink->id(), "northstar:http://127.0.0.1:9/ingest");
   sink->close();
   sink->close();  // idempotent
-  EXPECT_EQ(thread_count(), threads_before);
+  EXPECT_EQ(thread_count(), threads_during - 1);
   EXPECT_EQ(enabled_northstar_sink_count(), 0u);
   EXPECT_EQ(transport->count(), 0u);  // nothing was traced: no session, no request
 }
