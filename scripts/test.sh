@@ -30,7 +30,7 @@ fi
 
 if ! skipped bench; then
   stage "benchmarks, short run"
-  scripts/run_bench.sh --quick "$build_dir"
+  scripts/run_bench.sh --quick --build-dir "$build_dir-bench"
 fi
 
 if ! skipped asan; then
