@@ -1,6 +1,8 @@
 // curl_transport.cpp: HttpTransport over one reused libcurl easy handle.
 #include <curl/curl.h>
 
+#include "response.h"
+
 #include <algorithm>
 #include <cctype>
 #include <ctime>
@@ -22,23 +24,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   return size * n;
 }
 
-// Retry-After: delta-seconds or an HTTP date.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string value) {
-  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-  std::size_t b = 0;
-  while (b < value.size() && std::isspace(static_cast<unsigned char>(value[b]))) ++b;
-  value.erase(0, b);
-  if (value.empty()) return std::nullopt;
-  if (std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    if (value.size() > 9) return std::chrono::milliseconds(999999999000LL);
-    return std::chrono::milliseconds(std::stoll(value) * 1000);
-  }
-  const time_t when = curl_getdate(value.c_str(), nullptr);
-  if (when < 0) return std::nullopt;
-  const time_t now = std::time(nullptr);
-  return std::chrono::milliseconds(when > now ? static_cast<long long>(when - now) * 1000 : 0);
-}
-
 struct HeaderState {
   std::optional<std::chrono::milliseconds> retry_after;
 };
@@ -52,7 +37,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     std::string name = line.substr(0, colon);
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    if (name == "retry-after") state->retry_after = parse_retry_after(line.substr(colon + 1));
+    if (name == "retry-after")
+      state->retry_after = detail::parse_retry_after(line.substr(colon + 1));
   } else if (line.rfind("HTTP/", 0) == 0) {
     state->retry_after.reset();  // a new response (after a 1xx)
   }

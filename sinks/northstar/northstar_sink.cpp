@@ -20,6 +20,7 @@
 #include "dagstack/logger/northstar/uuid.h"
 #include "detail/internal_channel.h"
 #include "record_codec.h"
+#include "response.h"
 #include "stitcher.h"
 #include "wire.h"
 
@@ -54,19 +55,6 @@ std::string lowercase(std::string s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return s;
-}
-
-// True for a 2xx whose body is a JSON object with "accepted": true.
-bool accepted_body(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) return false;
-  return doc.HasMember("accepted") && doc["accepted"].IsBool() && doc["accepted"].GetBool();
-}
-
-bool retryable_status(int status) {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,8 +215,6 @@ class ActiveSink final : public NorthStarSink {
   }
 
  private:
-  enum class Outcome { kAccepted, kRetry, kReject };
-
   struct Inflight {
     std::string body;
     std::size_t entities = 0;
@@ -415,21 +401,14 @@ class ActiveSink final : public NorthStarSink {
       const HttpResponse response = transport_->post(request);
       requests_.fetch_add(1, std::memory_order_relaxed);
 
-      Outcome outcome = Outcome::kReject;
-      if (response.status == 0) {
-        outcome = Outcome::kRetry;
-      } else if (response.status >= 200 && response.status < 300) {
-        outcome = accepted_body(response.body) ? Outcome::kAccepted : Outcome::kRetry;
-      } else if (retryable_status(response.status)) {
-        outcome = Outcome::kRetry;
-      }
+      const detail::ResponseOutcome outcome = detail::classify_response(response);
 
-      if (outcome == Outcome::kAccepted) {
+      if (outcome == detail::ResponseOutcome::kAccepted) {
         batches_delivered_.fetch_add(1, std::memory_order_relaxed);
         entities_delivered_.fetch_add(inflight_->entities, std::memory_order_relaxed);
         debug("sent batch of " + std::to_string(inflight_->entities) + " records");
         finish_inflight();
-      } else if (outcome == Outcome::kRetry) {
+      } else if (outcome == detail::ResponseOutcome::kRetry) {
         ++inflight_->attempts;
         if (response.status != 0 && inflight_->attempts >= options_.retry.max_attempts) {
           dead_letter(response, "retries exhausted");
