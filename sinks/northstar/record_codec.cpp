@@ -29,30 +29,16 @@ void put_str(std::string& out, std::string_view s) {
   out.append(s.data(), s.size());
 }
 
+void put_fixed8(std::string& out, char tag, const void* bytes) {
+  out.push_back(tag);
+  out.append(static_cast<const char*>(bytes), 8);
+}
+
+void put_attr(std::string& out, const AttrValue& v);
+
+// Containers here; scalars go through AttrValue, which flattens a scalar Value.
 void put_value(std::string& out, const Value& v) {
   switch (v.type()) {
-    case Value::Type::kNull: out.push_back(kNull); break;
-    case Value::Type::kBool: out.push_back(v.as_bool() ? kTrue : kFalse); break;
-    case Value::Type::kInt: {
-      out.push_back(kInt);
-      std::int64_t i = v.as_int();
-      char b[8];
-      std::memcpy(b, &i, 8);
-      out.append(b, 8);
-      break;
-    }
-    case Value::Type::kDouble: {
-      out.push_back(kDouble);
-      double d = v.as_double();
-      char b[8];
-      std::memcpy(b, &d, 8);
-      out.append(b, 8);
-      break;
-    }
-    case Value::Type::kString:
-      out.push_back(kString);
-      put_str(out, v.as_string());
-      break;
     case Value::Type::kArray:
       out.push_back(kArray);
       put_u32(out, static_cast<std::uint32_t>(v.as_array().size()));
@@ -66,6 +52,7 @@ void put_value(std::string& out, const Value& v) {
         put_value(out, e);
       }
       break;
+    default: put_attr(out, AttrValue(v)); break;
   }
 }
 
@@ -74,19 +61,13 @@ void put_attr(std::string& out, const AttrValue& v) {
     case AttrValue::Kind::kNull: out.push_back(kNull); break;
     case AttrValue::Kind::kBool: out.push_back(v.as_bool() ? kTrue : kFalse); break;
     case AttrValue::Kind::kInt: {
-      out.push_back(kInt);
-      std::int64_t i = v.as_int();
-      char b[8];
-      std::memcpy(b, &i, 8);
-      out.append(b, 8);
+      const std::int64_t i = v.as_int();
+      put_fixed8(out, kInt, &i);
       break;
     }
     case AttrValue::Kind::kDouble: {
-      out.push_back(kDouble);
-      double d = v.as_double();
-      char b[8];
-      std::memcpy(b, &d, 8);
-      out.append(b, 8);
+      const double d = v.as_double();
+      put_fixed8(out, kDouble, &d);
       break;
     }
     case AttrValue::Kind::kString:
