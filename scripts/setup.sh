@@ -4,11 +4,11 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config python3 curl
+  g++ libgcc-12-dev cmake ninja-build pkg-config python3 curl git
   libfmt-dev libspdlog-dev rapidjson-dev libcurl4-openssl-dev
   libcpp-httplib-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
 )
 
 missing=()
