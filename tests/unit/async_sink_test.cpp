@@ -29,29 +29,9 @@
 #include "dagstack/logger/logger.h"
 #include "dagstack/logger/sinks/file_sink.h"
 #include "dagstack/logger/sinks/in_memory_sink.h"
+#include "support/alloc_counter.h"
 #include "support/test_sinks.h"
 
-// ---- allocation counting on the calling thread (this executable only) ----
-// noinline: GCC would otherwise pair malloc/free with new/delete after inlining and warn.
-namespace {
-thread_local bool tl_count_allocs = false;
-thread_local std::size_t tl_allocs = 0;
-}  // namespace
-
-__attribute__((noinline)) void* operator new(std::size_t n) {
-  if (tl_count_allocs) ++tl_allocs;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void* operator new[](std::size_t n) {
-  if (tl_count_allocs) ++tl_allocs;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace dl = dagstack::logger;
 using namespace std::chrono_literals;
@@ -560,11 +540,9 @@ TEST_F(AsyncSinkTest, CallerSideDoesNotAllocateInSteadyState) {
   for (int round = 0; round < 10; ++round) {
     for (int i = 0; i < 48; ++i) {
       dl::LogRecord r = make(i);
-      tl_allocs = 0;
-      tl_count_allocs = true;
+      dl::testing::AllocationCounter counter;
       sink.emit(r);
-      tl_count_allocs = false;
-      allocs += tl_allocs;
+      allocs += counter.stop();
     }
     ASSERT_TRUE(sink.flush(2000ms).success);
   }

@@ -29,28 +29,8 @@
 #include "dagstack/logger/jsonl_reader.h"
 #include "dagstack/logger/logger.h"
 #include "dagstack/logger/sinks/in_memory_sink.h"
+#include "support/alloc_counter.h"
 
-// ---- allocation counting on the calling thread (this executable only) ----
-// noinline: GCC would otherwise pair malloc/free with new/delete after inlining and warn.
-namespace {
-thread_local bool tl_count_allocs = false;
-thread_local std::size_t tl_allocs = 0;
-}  // namespace
-
-__attribute__((noinline)) void* operator new(std::size_t n) {
-  if (tl_count_allocs) ++tl_allocs;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void* operator new[](std::size_t n) {
-  if (tl_count_allocs) ++tl_allocs;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace dl = dagstack::logger;
 namespace fs = std::filesystem;
@@ -625,11 +605,9 @@ TEST_F(FileSinkTest, EmitDoesNotAllocateInSteadyState) {
   std::vector<dl::Attribute> attrs = {{"a", 1},  {"b", 2.5},         {"c", true},    {"d", "text"},
                                       {"e", -7}, {"f", "more text"}, {"g", nullptr}, {"h", 42}};
   r.attributes = attrs;
-  tl_allocs = 0;
-  tl_count_allocs = true;
+  dl::testing::AllocationCounter counter;
   for (int i = 0; i < 5000; ++i) sink.emit(r);
-  tl_count_allocs = false;
-  EXPECT_EQ(tl_allocs, 0u);
+  EXPECT_EQ(counter.stop(), 0u);
   EXPECT_GT(sink.stats().rotations, 0u);
 }
 
@@ -646,14 +624,12 @@ TEST_F(FileSinkTest, LoggerEmitIntoFileSinkDoesNotAllocateInSteadyState) {
   for (int i = 0; i < 1000; ++i)
     log.info("request handled",
              {{"http.method", "GET"}, {"http.status_code", 200}, {"duration_ms", 12.5}});
-  tl_allocs = 0;
-  tl_count_allocs = true;
+  dl::testing::AllocationCounter counter;
   for (int i = 0; i < 5000; ++i) {
     log.info("request handled",
              {{"http.method", "GET"}, {"http.status_code", 200}, {"duration_ms", 12.5}});
   }
-  tl_count_allocs = false;
-  EXPECT_EQ(tl_allocs, 0u);
+  EXPECT_EQ(counter.stop(), 0u);
 }
 
 }  // namespace

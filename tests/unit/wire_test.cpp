@@ -13,20 +13,7 @@
 
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/log_record.h"
-
-// Counts global allocations so the tests can assert that the encoder makes none.
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// Out of line, so GCC does not pair the inlined free() with `new` (-Wmismatched-new-delete).
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "support/alloc_counter.h"
 
 namespace dagstack::logger {
 namespace {
@@ -374,15 +361,27 @@ TEST(WireTest, NoHeapAllocationOnceTheBufferHasCapacity) {
 
   std::string out;
   out.reserve(4096);
-  const long before = g_allocations.load();
+  testing::AllocationCounter counter;
   for (int i = 0; i < 100; ++i) {
     out.clear();
     append_jsonl_record(r, out);
   }
-  const long after = g_allocations.load();
-  EXPECT_EQ(after - before, 0);
+  EXPECT_EQ(counter.stop(), 0u);
   EXPECT_GT(out.size(), 100u);
 }
 
+}  // namespace
+}  // namespace dagstack::logger
+
+namespace dagstack::logger {
+namespace {
+// The zero-allocation assertions above mean something only if the counter sees allocations.
+TEST(AllocationCounter, CountsAnAllocationOnThisThread) {
+  testing::AllocationCounter counter;
+  auto* p = new std::string(64, 'x');
+  const std::size_t seen = counter.stop();
+  delete p;
+  EXPECT_GE(seen, 1u);
+}
 }  // namespace
 }  // namespace dagstack::logger
