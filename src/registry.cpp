@@ -203,8 +203,16 @@ void Registry::resolve_subtree_locked(Node& node) {
 }
 
 void Registry::reset() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  install_defaults_locked();
+  // The old tree (and any sink only it still holds) is released after the lock: a sink's
+  // destructor may flush and report on the internal channel, which needs the registry.
+  std::shared_ptr<Node> old_root;
+  std::unordered_map<std::string, std::shared_ptr<Node>> old_nodes;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    old_root = std::move(root_);
+    old_nodes.swap(nodes_);
+    install_defaults_locked();
+  }
 }
 
 SinkList Registry::all_sinks() {
