@@ -155,6 +155,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         policy(o.overflow),
         shutdown_timeout(o.shutdown_timeout),
         max_delay(std::max(o.max_delay, std::chrono::milliseconds(1))),
+        wake_severity(o.wake_severity),
         cells(new Cell[capacity]),
         recs(new Rec[capacity + batch]) {
     for (std::size_t i = 0; i < capacity; ++i) {
@@ -179,6 +180,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   const OverflowPolicy policy;
   const std::chrono::milliseconds shutdown_timeout;
   const std::chrono::milliseconds max_delay;
+  const int wake_severity;
   const std::unique_ptr<Cell[]> cells;
   const std::unique_ptr<Rec[]> recs;
   std::vector<Rec*> spares;  // the writer's batch (owned by the writer thread)
@@ -361,7 +363,8 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     }
     // Publish, then (store-load ordered by the seq_cst exchange) see whether the writer sleeps.
     cell->seq.exchange(pos + 1, std::memory_order_seq_cst);
-    if (pos >= wake_at.load(std::memory_order_seq_cst)) force_wake();
+    const std::uint64_t wake = wake_at.load(std::memory_order_seq_cst);
+    if (pos >= wake || (wake != kNever && record.severity_number >= wake_severity)) force_wake();
     // Raced with close() and lost: nobody will deliver it, so account for it here. (Either this
     // load sees writer_done, or the writer's final sweep, which follows it, sees the record.)
     if (writer_done.load(std::memory_order_seq_cst)) sweep_closed();

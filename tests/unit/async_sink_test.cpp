@@ -484,6 +484,38 @@ TEST_F(AsyncSinkTest, AnIdleWriterPicksUpARecordWithoutAFlush) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
 }
 
+TEST_F(AsyncSinkTest, AnErrorRecordWakesAPollingWriterAtOnce) {
+  auto inner = std::make_shared<RecordingSink>();
+  dl::AsyncSinkOptions o;
+  o.max_delay = 3000ms;  // the writer polls rarely: only the ERROR record may wake it early
+  dl::AsyncSink sink(inner, o);
+  std::this_thread::sleep_for(30ms);  // the writer is now polling (not yet in deep idle)
+  std::vector<dl::Attribute> storage;
+  sink.emit(maker_.make(0, 0, storage, dl::kSeverityInfo));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(inner->size(), 0u) << "an INFO record waits for the writer's next poll";
+  const auto start = std::chrono::steady_clock::now();
+  sink.emit(maker_.make(0, 1, storage, dl::kSeverityError));
+  EXPECT_TRUE(inner->wait_records(2, 2000ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1000ms);
+  EXPECT_EQ(seqs(inner->records()), (std::vector<std::int64_t>{0, 1}));
+}
+
+TEST_F(AsyncSinkTest, WakeSeverityAboveFatalNeverWakesEarly) {
+  auto inner = std::make_shared<RecordingSink>();
+  dl::AsyncSinkOptions o;
+  o.max_delay = 3000ms;
+  o.wake_severity = 25;
+  dl::AsyncSink sink(inner, o);
+  std::this_thread::sleep_for(30ms);
+  std::vector<dl::Attribute> storage;
+  sink.emit(maker_.make(0, 0, storage, dl::kSeverityFatal));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(inner->size(), 0u) << "no severity wakes the writer early";
+  ASSERT_TRUE(sink.flush(2000ms).success);  // flush still wakes it
+  EXPECT_EQ(inner->size(), 1u);
+}
+
 TEST_F(AsyncSinkTest, ConcurrentFlushesSeeTheirOwnRecordsDelivered) {
   auto inner = std::make_shared<RecordingSink>();
   dl::AsyncSinkOptions o;

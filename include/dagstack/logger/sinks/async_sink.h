@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "dagstack/logger/severity.h"
 #include "dagstack/logger/sink.h"
 
 namespace dagstack::logger {
@@ -27,8 +28,12 @@ struct AsyncSinkOptions {
   OverflowPolicy overflow = OverflowPolicy::kBlock;  // default block (files lose nothing)
   std::size_t batch_size = 256;  // default 256 records taken off the queue per round (min 1)
   std::chrono::milliseconds shutdown_timeout{2000};  // default 2 s: how long close() drains
-  std::chrono::milliseconds max_delay{
-      2};  // default 2 ms: longest a record waits for a polling writer
+  // default 5 ms: longest a record below wake_severity waits for the polling writer (shorter
+  // polls cost the callers: each wake-up of the writer disturbs the producers' CPUs)
+  std::chrono::milliseconds max_delay{5};
+  // default ERROR (17): records at or above it wake a polling writer at once instead of
+  // waiting up to max_delay; 25 or more: no record wakes it early
+  int wake_severity = kSeverityError;
 };
 
 // Counters kept by an AsyncSink (monotonic). Once the queue has drained (after flush(), or after
@@ -58,8 +63,8 @@ struct AsyncSinkStats {
 //
 // The caller does not signal the writer for every record (a wake-up is a futex syscall, several
 // microseconds on a VM): a writer with an empty queue sleeps for `max_delay` and is woken early
-// only when the queue is half full, by flush() and by close(); after about 100 ms without
-// records it sleeps until the next record wakes it.
+// only by a record of `wake_severity` or above, when the queue is half full, by flush() and by
+// close(); after about 100 ms without records it sleeps until the next record wakes it.
 //
 // flush(timeout) wakes the writer, waits until every record enqueued before the call has been
 // handed to the inner sink, then flushes the inner sink; it fails (naming the records still
