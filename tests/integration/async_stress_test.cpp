@@ -126,18 +126,27 @@ TEST_F(AsyncStress, BlockThroughASmallQueueIntoAFileLosesNothing) {
   fs::remove_all(dir);
 }
 
-TEST_F(AsyncStress, DropOldestAccountsForEveryRecord) {
-  constexpr int kProducers = 6;
-  constexpr int kPer = 5000;
-  auto inner = std::make_shared<CheckingSink>(kProducers, 2us);
+// Six producers of 5000 records each through a 32-slot queue into a sink slower than they are,
+// under `policy`; returns the sink's counters once everything queued was handled.
+constexpr int kOverflowProducers = 6;
+constexpr int kOverflowPer = 5000;
+dl::AsyncSinkStats overflow_run(dl::OverflowPolicy policy,
+                               const std::shared_ptr<CheckingSink>& inner) {
   dl::AsyncSinkOptions ao;
   ao.queue_capacity = 32;
   ao.batch_size = 8;
-  ao.overflow = dl::OverflowPolicy::kDropOldest;
+  ao.overflow = policy;
   dl::AsyncSink sink(inner, ao);
-  produce(sink, kProducers, kPer);
-  ASSERT_TRUE(sink.flush(5000ms).success);
-  auto st = sink.stats();
+  produce(sink, kOverflowProducers, kOverflowPer);
+  EXPECT_TRUE(sink.flush(5000ms).success);
+  return sink.stats();
+}
+
+TEST_F(AsyncStress, DropOldestAccountsForEveryRecord) {
+  constexpr int kProducers = kOverflowProducers;
+  constexpr int kPer = kOverflowPer;
+  auto inner = std::make_shared<CheckingSink>(kProducers, 2us);
+  auto st = overflow_run(dl::OverflowPolicy::kDropOldest, inner);
   EXPECT_GT(st.dropped_oldest, 0u) << "the inner sink should be too slow to keep up";
   EXPECT_EQ(st.dropped_newest, 0u);
   EXPECT_EQ(st.enqueued, static_cast<std::uint64_t>(kProducers * kPer));
@@ -147,17 +156,10 @@ TEST_F(AsyncStress, DropOldestAccountsForEveryRecord) {
 }
 
 TEST_F(AsyncStress, DropNewestAccountsForEveryRecord) {
-  constexpr int kProducers = 6;
-  constexpr int kPer = 5000;
+  constexpr int kProducers = kOverflowProducers;
+  constexpr int kPer = kOverflowPer;
   auto inner = std::make_shared<CheckingSink>(kProducers, 2us);
-  dl::AsyncSinkOptions ao;
-  ao.queue_capacity = 32;
-  ao.batch_size = 8;
-  ao.overflow = dl::OverflowPolicy::kDropNewest;
-  dl::AsyncSink sink(inner, ao);
-  produce(sink, kProducers, kPer);
-  ASSERT_TRUE(sink.flush(5000ms).success);
-  auto st = sink.stats();
+  auto st = overflow_run(dl::OverflowPolicy::kDropNewest, inner);
   EXPECT_GT(st.dropped_newest, 0u);
   EXPECT_EQ(st.dropped_oldest, 0u);
   EXPECT_EQ(st.enqueued + st.dropped_newest, static_cast<std::uint64_t>(kProducers * kPer));

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -484,12 +485,22 @@ TEST_F(AsyncSinkTest, AnIdleWriterPicksUpARecordWithoutAFlush) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
 }
 
+// An AsyncSink whose writer polls only every 3 s and is already polling (not yet in deep idle),
+// so within a test only an early wake delivers a record.
+std::unique_ptr<dl::AsyncSink> slow_polling_sink(const std::shared_ptr<RecordingSink>& inner,
+                                                 int wake_severity) {
+  dl::AsyncSinkOptions o;
+  o.max_delay = 3000ms;
+  o.wake_severity = wake_severity;
+  auto sink = std::make_unique<dl::AsyncSink>(inner, o);
+  std::this_thread::sleep_for(30ms);
+  return sink;
+}
+
 TEST_F(AsyncSinkTest, AnErrorRecordWakesAPollingWriterAtOnce) {
   auto inner = std::make_shared<RecordingSink>();
-  dl::AsyncSinkOptions o;
-  o.max_delay = 3000ms;  // the writer polls rarely: only the ERROR record may wake it early
-  dl::AsyncSink sink(inner, o);
-  std::this_thread::sleep_for(30ms);  // the writer is now polling (not yet in deep idle)
+  auto sink_owner = slow_polling_sink(inner, dl::kSeverityError);
+  dl::AsyncSink& sink = *sink_owner;
   std::vector<dl::Attribute> storage;
   sink.emit(maker_.make(0, 0, storage, dl::kSeverityInfo));
   std::this_thread::sleep_for(50ms);
@@ -503,11 +514,8 @@ TEST_F(AsyncSinkTest, AnErrorRecordWakesAPollingWriterAtOnce) {
 
 TEST_F(AsyncSinkTest, WakeSeverityAboveFatalNeverWakesEarly) {
   auto inner = std::make_shared<RecordingSink>();
-  dl::AsyncSinkOptions o;
-  o.max_delay = 3000ms;
-  o.wake_severity = 25;
-  dl::AsyncSink sink(inner, o);
-  std::this_thread::sleep_for(30ms);
+  auto sink_owner = slow_polling_sink(inner, 25);
+  dl::AsyncSink& sink = *sink_owner;
   std::vector<dl::Attribute> storage;
   sink.emit(maker_.make(0, 0, storage, dl::kSeverityFatal));
   std::this_thread::sleep_for(100ms);
