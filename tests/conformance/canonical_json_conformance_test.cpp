@@ -14,9 +14,12 @@
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/jsonl_reader.h"
 #include "dagstack/logger/value.h"
+#include "support/json_value.h"
 
 namespace dagstack::logger {
 namespace {
+
+using testing::to_value;
 
 constexpr unsigned kParseFlags =
     rapidjson::kParseFullPrecisionFlag | rapidjson::kParseValidateEncodingFlag;
@@ -31,35 +34,6 @@ std::string read_file(const std::string& name) {
 }
 
 std::string str(const rapidjson::Value& j) { return std::string(j.GetString(), j.GetStringLength()); }
-
-// JSON -> Value keeping integers and doubles apart: a number written with '.', 'e' or 'E' (or
-// beyond int64) is a double, anything else an int64.
-Value to_value(const rapidjson::Value& j) {
-  switch (j.GetType()) {
-    case rapidjson::kNullType:
-      return Value();
-    case rapidjson::kFalseType:
-      return Value(false);
-    case rapidjson::kTrueType:
-      return Value(true);
-    case rapidjson::kStringType:
-      return Value(str(j));
-    case rapidjson::kNumberType:
-      if (j.IsInt64()) return Value(j.GetInt64());
-      return Value(j.GetDouble());
-    case rapidjson::kArrayType: {
-      Value::Array a;
-      for (const auto& e : j.GetArray()) a.push_back(to_value(e));
-      return Value(std::move(a));
-    }
-    case rapidjson::kObjectType: {
-      Value::Map m;
-      for (const auto& member : j.GetObject()) m.insert_or_assign(str(member.name), to_value(member.value));
-      return Value(std::move(m));
-    }
-  }
-  return Value();
-}
 
 struct Vector {
   int line;
