@@ -57,10 +57,15 @@ void configure(const ConfigureOptions& options) {
   // 2. Apply.
   auto& registry = detail::Registry::instance();
   {
-    std::lock_guard<std::mutex> lock(registry.mutex());
+    detail::Registry::Lock lock(registry);
     auto root = registry.root_locked();
     if (root_level) root->level = *root_level;
-    if (options.sinks) root->sinks = *options.sinks;
+    if (options.sinks) {
+      // The replaced list goes with the old snapshots, after the grace period (not under the
+      // lock): a sink whose last reference this was is flushed and closed by its destructor.
+      if (root->sinks) registry.retire_locked(std::make_shared<SinkList>(std::move(*root->sinks)));
+      root->sinks = *options.sinks;
+    }
     if (options.resource_attributes) {
       Value::Map merged;
       if (options.apply_environment) merged = registry.environment_locked().resource_attributes;

@@ -117,9 +117,11 @@ Context Context::set_baggage(std::string_view key, std::string_view value) const
 }
 
 ScopedContext::ScopedContext(Context ctx) noexcept
-    : ctx_(std::move(ctx)), previous_(detail::exchange_current_context_data(ctx_.data())) {}
+    : ctx_(std::move(ctx)), previous_(Context::current()) {
+  detail::exchange_current_context_data(ctx_.data());
+}
 
-ScopedContext::~ScopedContext() { detail::exchange_current_context_data(previous_); }
+ScopedContext::~ScopedContext() { detail::exchange_current_context_data(previous_.data()); }
 
 namespace {
 class SystemClock final : public Clock {
@@ -133,8 +135,9 @@ class SystemClock final : public Clock {
 }  // namespace
 
 const Clock& system_clock() noexcept {
-  static const SystemClock clock;
-  return clock;
+  // Never destroyed: threads may still log while std::exit runs static destructors.
+  static const SystemClock* const clock = new SystemClock();
+  return *clock;
 }
 
 }  // namespace dagstack::logger

@@ -14,6 +14,7 @@
 #include "detail/context_data.h"
 #include "detail/internal_channel.h"
 #include "detail/node.h"
+#include "detail/reclaim.h"
 #include "redaction/redactor.h"
 
 namespace dagstack::logger {
@@ -36,6 +37,14 @@ class AttrBuffer {
 
   Attribute* find(std::string_view key) noexcept {
     Attribute* d = data();
+    if (!index_.empty()) {
+      const std::size_t mask = index_.size() - 1;
+      for (std::size_t h = hash(key) & mask;; h = (h + 1) & mask) {
+        const std::uint32_t slot = index_[h];
+        if (slot == 0) return nullptr;
+        if (d[slot - 1].key == key) return &d[slot - 1];
+      }
+    }
     for (std::size_t i = 0; i < size_; ++i) {
       if (d[i].key == key) return &d[i];
     }
@@ -50,6 +59,9 @@ class AttrBuffer {
     if (heap_.empty()) heap_.assign(inline_, inline_ + size_);
     heap_.push_back(a);
     ++size_;
+    // Past kIndexFrom entries, lookups go through an open-addressing index so merging n
+    // attributes stays linear (a record with 40k attributes must not cost seconds).
+    if (size_ >= kIndexFrom) index_add(size_ - 1);
   }
   // Adds `a`, replacing an existing value under the same key.
   void set(const Attribute& a) {
@@ -65,17 +77,42 @@ class AttrBuffer {
   }
 
  private:
+  static constexpr std::size_t kIndexFrom = 32;
+
+  static std::size_t hash(std::string_view key) noexcept {
+    return std::hash<std::string_view>{}(key);
+  }
+  // Adds entry `pos` to the index, rebuilding it (twice the entries, power of two) when it is
+  // more than half full.
+  void index_add(std::size_t pos) {
+    if ((size_ + 1) * 2 > index_.size()) {
+      std::size_t cap = 64;
+      while (cap < size_ * 4) cap *= 2;
+      index_.assign(cap, 0);
+      for (std::size_t i = 0; i < size_; ++i) index_insert(i);
+      return;
+    }
+    index_insert(pos);
+  }
+  void index_insert(std::size_t pos) noexcept {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t h = hash(heap_[pos].key) & mask;
+    while (index_[h] != 0) h = (h + 1) & mask;
+    index_[h] = static_cast<std::uint32_t>(pos + 1);
+  }
+
   union {
     Attribute inline_[kInline];
   };
   std::size_t size_ = 0;
   std::vector<Attribute> heap_;
+  std::vector<std::uint32_t> index_;  // 0 = empty, else position + 1; used once size_ >= kIndexFrom
 };
 
 const SinkList* find_override(const Node* node, const ContextData* data) noexcept {
   for (const Node* n = node; n != nullptr; n = n->parent.get()) {
     for (auto it = data->overrides.rbegin(); it != data->overrides.rend(); ++it) {
-      if (it->node == n) return it->sinks.get();
+      if (it->node.get() == n) return it->sinks.get();
     }
     // A node with its own sinks does not inherit its parent's (scoped or not).
     if (n->resolved.load(std::memory_order_acquire)->sinks_explicit) return nullptr;
@@ -111,6 +148,8 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     report_internal(kSeverityWarn, "severity_number out of range; clamped",
                     {{"severity.original", original}, {"severity.clamped", severity}});
   }
+  // Everything read from the published configuration stays valid until this section ends.
+  const ReadSection section;
   const Resolved* r = node->resolved.load(std::memory_order_acquire);
   const Settings& settings = Registry::instance().settings();
   const ContextData* current = current_context_data();
@@ -158,6 +197,8 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
   record.attributes = std::span<const Attribute>(buf.data(), buf.size());
   record.resource = r->resource.get();
   record.instrumentation_scope = r->scope.get();
+  record.resource_owner = &r->resource;
+  record.scope_owner = &r->scope;
   if (trace_src != nullptr && trace_src->has_span()) {
     record.trace_id = trace_src->trace_id;
     record.span_id = trace_src->span_id;
@@ -228,13 +269,13 @@ ScopedSinks Logger::scope_sinks(SinkList sinks) const {
   const detail::ContextData* cur = detail::current_context_data();
   auto data =
       cur ? std::make_shared<detail::ContextData>(*cur) : std::make_shared<detail::ContextData>();
-  data->overrides.push_back({node_.get(), std::make_shared<const SinkList>(std::move(sinks))});
+  data->overrides.push_back({node_, std::make_shared<const SinkList>(std::move(sinks))});
   return ScopedSinks(*this, Context(std::move(data)));
 }
 
 ScopedSinks::ScopedSinks(Logger logger, Context ctx)
-    : logger_(std::move(logger)), ctx_(std::move(ctx)), active_(true) {
-  previous_ = detail::exchange_current_context_data(ctx_.data());
+    : logger_(std::move(logger)), ctx_(std::move(ctx)), previous_(Context::current()), active_(true) {
+  detail::exchange_current_context_data(ctx_.data());
 }
 
 ScopedSinks::ScopedSinks(ScopedSinks&& other) noexcept
@@ -243,7 +284,7 @@ ScopedSinks::ScopedSinks(ScopedSinks&& other) noexcept
 }
 
 ScopedSinks::~ScopedSinks() {
-  if (active_) detail::exchange_current_context_data(previous_);
+  if (active_) detail::exchange_current_context_data(previous_.data());
 }
 
 void Logger::set_level(Level level) const {
@@ -256,12 +297,16 @@ void Logger::clear_level() const {
 }
 
 int Logger::effective_level() const noexcept {
+  const detail::ReadSection section;
   return node_->resolved.load(std::memory_order_acquire)->min_severity;
 }
 
 void Logger::set_sinks(SinkList sinks) const {
-  detail::Registry::instance().mutate(*node_,
-                                      [&](detail::Node& node) { node.sinks = std::move(sinks); });
+  auto& registry = detail::Registry::instance();
+  registry.mutate(*node_, [&](detail::Node& node) {
+    if (node.sinks) registry.retire_locked(std::make_shared<SinkList>(std::move(*node.sinks)));
+    node.sinks = std::move(sinks);
+  });
 }
 
 void Logger::clear_sinks() const {
@@ -269,7 +314,7 @@ void Logger::clear_sinks() const {
 }
 
 SinkList Logger::effective_sinks() const {
-  std::lock_guard<std::mutex> lock(detail::Registry::instance().mutex());
+  const detail::ReadSection section;
   return node_->resolved.load(std::memory_order_acquire)->sinks;
 }
 
@@ -293,7 +338,7 @@ void Logger::set_redaction_suffixes(std::optional<std::vector<std::string>> suff
 }
 
 std::vector<std::string> Logger::effective_secret_suffixes() const {
-  std::lock_guard<std::mutex> lock(detail::Registry::instance().mutex());
+  const detail::ReadSection section;
   return *node_->resolved.load(std::memory_order_acquire)->redaction;
 }
 

@@ -5,15 +5,23 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <new>
 #include <unordered_set>
 
 #include "dagstack/logger/configure.h"
 #include "dagstack/logger/redaction_config.h"
 #include "dagstack/logger/sinks/console_sink.h"
 #include "detail/internal_channel.h"
+#include "detail/reclaim.h"
 
 namespace dagstack::logger::detail {
 namespace {
+
+thread_local bool tl_lock_held = false;
+
+// How long a configuration change waits for emits still inside old snapshots before it leaves
+// them to a later change (a sink that hangs in emit must not hang configure()).
+constexpr std::chrono::milliseconds kGraceTimeout{2000};
 
 std::string_view parent_name(std::string_view name) {
   auto dot = name.rfind('.');
@@ -28,6 +36,44 @@ std::shared_ptr<const SuffixList> default_suffixes() {
 
 }  // namespace
 
+bool registry_lock_held() noexcept { return tl_lock_held; }
+
+Registry::Lock::Lock(Registry& r) : registry_(r) {
+  registry_.mutex_.lock();
+  tl_lock_held = true;
+}
+
+Registry::Lock::~Lock() {
+  RetiredList retired;
+  retired.swap(registry_.retired_);
+  tl_lock_held = false;
+  registry_.mutex_.unlock();
+  if (!retired.empty()) {
+    std::lock_guard<std::mutex> lock(registry_.deferred_mutex_);
+    for (auto& r : retired) registry_.deferred_.push_back(std::move(r));
+  }
+  registry_.release_retired();
+}
+
+void Registry::release_retired() noexcept {
+  {
+    std::lock_guard<std::mutex> lock(deferred_mutex_);
+    if (deferred_.empty()) return;
+  }
+  // Everything retired so far was unpublished before this point: one grace period covers it.
+  RetiredList batch;
+  {
+    std::lock_guard<std::mutex> lock(deferred_mutex_);
+    batch.swap(deferred_);
+  }
+  if (synchronize(kGraceTimeout)) {
+    batch.clear();  // sinks only the old snapshots held are flushed, closed and destroyed here
+    return;
+  }
+  std::lock_guard<std::mutex> lock(deferred_mutex_);
+  for (auto& r : batch) deferred_.push_back(std::move(r));
+}
+
 Registry& Registry::instance() {
   // Leaked on purpose: sinks may log during static destruction.
   static Registry* registry = [] {
@@ -37,7 +83,12 @@ Registry& Registry::instance() {
     // thread that does not exist there. The child can then reconfigure and log (docs/index.md).
     ::pthread_atfork([] { Registry::instance().mutex_.lock(); },
                      [] { Registry::instance().mutex_.unlock(); },
-                     [] { Registry::instance().mutex_.unlock(); });
+                     [] {
+                       auto& reg = Registry::instance();
+                       new (&reg.deferred_mutex_) std::mutex();
+                       reclaim_after_fork_child();
+                       reg.mutex_.unlock();
+                     });
     return r;
   }();
   // Errors found in the environment are reported once, outside the registry lock (the report
@@ -52,7 +103,7 @@ Registry& Registry::instance() {
 void Registry::report_environment_errors() {
   std::vector<std::string> errors;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(*this);
     errors = env_.errors;
   }
   for (const auto& e : errors) {
@@ -71,7 +122,11 @@ void Registry::apply_environment_levels_locked() {
 
 Registry::Registry() {
   std::lock_guard<std::mutex> lock(mutex_);
+  tl_lock_held = true;
   install_defaults_locked();
+  tl_lock_held = false;
+  // Nothing can be reading yet: what the defaults replaced is released at once.
+  retired_.clear();
 }
 
 void Registry::install_defaults_locked() {
@@ -106,16 +161,34 @@ void Registry::install_defaults_locked() {
   auto trace = get_locked("dagstack.trace");
   trace->level = kSeverityInfo;
   resolve_subtree_locked(*root_);
+  publish_map_locked();
 }
 
 void Registry::publish_settings_locked(Settings s) {
-  auto owned = std::make_unique<const Settings>(std::move(s));
+  auto owned = std::make_shared<const Settings>(std::move(s));
   settings_.store(owned.get(), std::memory_order_release);
-  settings_history_.push_back(std::move(owned));
+  retire_locked(std::move(settings_owner_));
+  settings_owner_ = std::move(owned);
 }
 
+void Registry::publish_map_locked() {
+  auto copy = std::make_shared<const NodeMap>(nodes_);
+  map_.store(copy.get(), std::memory_order_release);
+  retire_locked(std::move(map_owner_));
+  map_owner_ = std::move(copy);
+}
+
+namespace {
+void link_child(Node& parent, Node& child) noexcept {
+  child.prev_sibling = nullptr;
+  child.next_sibling = parent.first_child;
+  if (parent.first_child != nullptr) parent.first_child->prev_sibling = &child;
+  parent.first_child = &child;
+}
+}  // namespace
+
 std::shared_ptr<Node> Registry::get_locked(std::string_view name) {
-  auto it = nodes_.find(std::string(name));
+  auto it = nodes_.find(name);
   if (it != nodes_.end()) return it->second;
   auto parent = get_locked(parent_name(name));
   auto node = std::make_shared<Node>();
@@ -123,14 +196,26 @@ std::shared_ptr<Node> Registry::get_locked(std::string_view name) {
   node->parent = parent;
   node->scope =
       std::make_shared<const InstrumentationScope>(InstrumentationScope{node->name, {}, {}});
-  parent->children.push_back(node);
+  link_child(*parent, *node);
   nodes_.emplace(node->name, node);
   resolve_subtree_locked(*node);
+  publish_map_locked();
   return node;
 }
 
 std::shared_ptr<Node> Registry::get(std::string_view name, std::string_view version) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  {
+    ReadSection section;
+    const NodeMap* map = map_.load(std::memory_order_acquire);
+    if (map != nullptr) {
+      auto it = map->find(name);
+      if (it != map->end()) {
+        const Resolved* r = it->second->resolved.load(std::memory_order_acquire);
+        if (version.empty() || (r->scope && r->scope->version == version)) return it->second;
+      }
+    }
+  }
+  Lock lock(*this);
   auto node = get_locked(name);
   if (!version.empty() && node->scope->version != version) {
     InstrumentationScope scope = *node->scope;
@@ -161,7 +246,7 @@ std::shared_ptr<Node> Registry::make_detached(const std::shared_ptr<Node>& paren
   node->bound_view.reserve(node->bound.size());
   for (const auto& a : node->bound) node->bound_view.push_back({a.key, AttrValue(a.value)});
 
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(*this);
   if (sinks) {
     if (append) {
       SinkList combined = parent->resolved.load(std::memory_order_acquire)->sinks;
@@ -171,16 +256,43 @@ std::shared_ptr<Node> Registry::make_detached(const std::shared_ptr<Node>& paren
       node->sinks = std::move(*sinks);
     }
   }
-  parent->children.push_back(node);
+  link_child(*parent, *node);
   resolve_subtree_locked(*node);
   return node;
+}
+
+void Registry::unlink(Node& node) noexcept {
+  if (!node.parent) return;
+  const bool locked_here = !tl_lock_held;
+  if (locked_here) {
+    mutex_.lock();
+    tl_lock_held = true;
+  }
+  Node& parent = *node.parent;
+  if (node.prev_sibling != nullptr) {
+    node.prev_sibling->next_sibling = node.next_sibling;
+  } else if (parent.first_child == &node) {
+    parent.first_child = node.next_sibling;
+  }
+  if (node.next_sibling != nullptr) node.next_sibling->prev_sibling = node.prev_sibling;
+  node.prev_sibling = node.next_sibling = nullptr;
+  if (locked_here) {
+    tl_lock_held = false;
+    mutex_.unlock();
+  }
+}
+
+Node::~Node() {
+  if (parent) Registry::instance().unlink(*this);
+  // No handle refers to this node any more, so no emit can be reading its snapshot: the
+  // snapshot (and any sink only it held) goes with the node, on this thread.
 }
 
 void Registry::resolve_subtree_locked(Node& node) {
   ++generation_;
   const Resolved* parent =
       node.parent ? node.parent->resolved.load(std::memory_order_relaxed) : nullptr;
-  auto r = std::make_unique<Resolved>();
+  auto r = std::make_shared<Resolved>();
   r->generation = generation_;
   r->min_severity = node.level ? *node.level : (parent ? parent->min_severity : kSeverityTrace);
   r->sinks_explicit = node.sinks.has_value();
@@ -191,32 +303,27 @@ void Registry::resolve_subtree_locked(Node& node) {
       node.redaction ? *node.redaction : (parent ? parent->redaction : default_suffixes());
   node.resolved.store(r.get(), std::memory_order_release);
   node.gate.min_severity.store(r->min_severity, std::memory_order_relaxed);
-  node.history.push_back(std::move(r));
+  retire_locked(std::move(node.resolved_owner));
+  node.resolved_owner = std::move(r);
 
-  // Children: drop expired ones, resolve the rest.
-  auto& kids = node.children;
-  kids.erase(std::remove_if(kids.begin(), kids.end(), [](const auto& w) { return w.expired(); }),
-             kids.end());
-  for (const auto& weak : kids) {
-    if (auto child = weak.lock()) resolve_subtree_locked(*child);
+  for (Node* child = node.first_child; child != nullptr; child = child->next_sibling) {
+    resolve_subtree_locked(*child);
   }
 }
 
 void Registry::reset() {
-  // The old tree (and any sink only it still holds) is released after the lock: a sink's
-  // destructor may flush and report on the internal channel, which needs the registry.
-  std::shared_ptr<Node> old_root;
-  std::unordered_map<std::string, std::shared_ptr<Node>> old_nodes;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    old_root = std::move(root_);
-    old_nodes.swap(nodes_);
-    install_defaults_locked();
-  }
+  // The old tree (and any sink only it still holds) is released after the lock and a grace
+  // period: a sink's destructor may flush and report on the internal channel, which needs the
+  // registry, and emits through old handles may still be inside old snapshots.
+  Lock lock(*this);
+  retire_locked(std::move(root_));
+  retire_locked(std::make_shared<NodeMap>(std::move(nodes_)));
+  nodes_ = NodeMap{};
+  install_defaults_locked();
 }
 
 SinkList Registry::all_sinks() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(*this);
   SinkList out;
   std::unordered_set<const Sink*> seen;
   for (const auto& [name, node] : nodes_) {

@@ -49,7 +49,8 @@ int parse_severity(std::string_view name) {
 }
 
 int Level::resolve() const {
-  if (name_.data() != nullptr) return parse_severity(name_);
+  if (null_name_) throw ConfigError("level is a null string");
+  if (has_name_) return parse_severity(name_);
   if (number_ < kSeverityMin || number_ > kSeverityMax) {
     throw ConfigError("severity_number " + std::to_string(number_) + " not in [1, 24]");
   }

@@ -121,12 +121,19 @@ struct Cell {
   Rec* rec = nullptr;
 };
 
-// Returns a shared copy equal to `*src`: the slot's cached copy when it still matches, else one
-// from the sink's small intern table (a new copy when none matches).
+// Returns an object equal to `*src` that stays alive with the slot: `src` itself when the slot
+// already holds it or the producer lent its shared owner (no copy, no lock: the logger always
+// does), else a copy from the sink's small intern table (a new copy when none matches).
 template <typename T>
-const T* intern(const T* src, std::shared_ptr<const T>& hold, std::mutex& mutex,
-                std::vector<std::shared_ptr<const T>>& table) {
+const T* intern(const T* src, const std::shared_ptr<const T>* owner, std::shared_ptr<const T>& hold,
+                std::mutex& mutex, std::vector<std::shared_ptr<const T>>& table) {
   if (src == nullptr) return nullptr;
+  // `hold` keeps its object alive, so an equal address is the same object.
+  if (hold.get() == src) return src;
+  if (owner != nullptr && owner->get() == src) {
+    hold = *owner;
+    return src;
+  }
   if (hold && *hold == *src) return hold.get();
   std::lock_guard<std::mutex> lock(mutex);
   for (const auto& entry : table) {
@@ -338,8 +345,10 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
       new (base + i * sizeof(Attribute)) Attribute{key, copy_value(a.value)};
     }
     r.nattrs = n;
-    r.resource = intern(record.resource, r.resource_hold, intern_mutex, resources);
-    r.scope = intern(record.instrumentation_scope, r.scope_hold, intern_mutex, scopes);
+    r.resource =
+        intern(record.resource, record.resource_owner, r.resource_hold, intern_mutex, resources);
+    r.scope = intern(record.instrumentation_scope, record.scope_owner, r.scope_hold, intern_mutex,
+                     scopes);
     r.ok = true;
   }
 

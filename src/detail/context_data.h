@@ -11,7 +11,7 @@ namespace dagstack::logger::detail {
 
 // One scoped sink override: emits through `node` (and nodes inheriting its sinks) go to `sinks`.
 struct SinkOverride {
-  const Node* node = nullptr;
+  std::shared_ptr<const Node> node;  // owned: the comparison in emit never meets a reused address
   std::shared_ptr<const SinkList> sinks;
 };
 

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +22,7 @@ namespace dagstack::logger::detail {
 using SuffixList = std::vector<std::string>;
 
 // What an emit needs from its node, resolved once per configuration change (never per emit).
+// Published through Node::resolved and reclaimed after a grace period (reclaim.h).
 struct Resolved {
   std::uint64_t generation = 0;
   int min_severity = kSeverityInfo;
@@ -35,11 +38,21 @@ struct OwnedAttribute {
   Value value;
 };
 
+// Objects replaced under the registry lock, released after the next grace period.
+using RetiredList = std::vector<std::shared_ptr<const void>>;
+
 struct Node {
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Unlinks the node from its parent's child list (under the registry lock).
+  ~Node();
+
   NodeGate gate;  // the level gate read inline by Logger::is_enabled
   std::string name;
   std::shared_ptr<Node> parent;  // nullptr for the root
   bool detached = false;         // made by child()/with_sinks(); not in the registry map
+  // The snapshot emits read (inside a read section); owned by `resolved_owner`.
   std::atomic<const Resolved*> resolved{nullptr};
 
   // Guarded by Registry::mutex_.
@@ -48,8 +61,12 @@ struct Node {
   std::shared_ptr<const Resource> resource;
   std::optional<std::shared_ptr<const SuffixList>> redaction;
   std::shared_ptr<const InstrumentationScope> scope;  // nullptr on detached nodes: inherited
-  std::vector<std::weak_ptr<Node>> children;
-  std::vector<std::unique_ptr<const Resolved>> history;  // every Resolved ever published
+  std::shared_ptr<const Resolved> resolved_owner;
+  // Intrusive list of live children: a child links itself on creation and unlinks in its
+  // destructor, so short-lived children cost nothing once their handles are gone.
+  Node* first_child = nullptr;
+  Node* prev_sibling = nullptr;
+  Node* next_sibling = nullptr;
 
   // Immutable after creation.
   std::vector<OwnedAttribute> bound;
@@ -67,11 +84,26 @@ struct Settings {
 // Registry
 //
 // Owns the named nodes and the process-wide settings. Thread-safe: all mutation happens under
-// one mutex; emits read only atomically published snapshots.
+// one mutex (through Registry::Lock); emits read only atomically published snapshots inside a
+// read section, and replaced snapshots are released after a grace period, outside the lock.
 class Registry {
  public:
   static Registry& instance();
 
+  // Holds the registry mutex; on destruction unlocks, then waits for a grace period and releases
+  // everything retired meanwhile (old snapshots, and the sinks only they held).
+  class Lock {
+   public:
+    explicit Lock(Registry& r);
+    ~Lock();
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+   private:
+    Registry& registry_;
+  };
+
+  // Lock-free for a name that exists (and whose version matches or is not given).
   std::shared_ptr<Node> get(std::string_view name, std::string_view version);
   std::shared_ptr<Node> make_detached(const std::shared_ptr<Node>& parent,
                                       std::vector<OwnedAttribute> extra_bound,
@@ -81,16 +113,16 @@ class Registry {
   // Runs `fn` under the registry mutex, then re-resolves `node`'s subtree.
   template <typename Fn>
   void mutate(Node& node, Fn&& fn) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(*this);
     fn(node);
     resolve_subtree_locked(node);
   }
-  std::mutex& mutex() noexcept { return mutex_; }
   void resolve_subtree_locked(Node& node);
   std::shared_ptr<Node> get_locked(std::string_view name);
 
+  // Valid inside a read section (or under the lock).
   const Settings& settings() const noexcept { return *settings_.load(std::memory_order_acquire); }
-  // Replaces the settings snapshot (caller holds the mutex).
+  // Replaces the settings snapshot (caller holds the lock).
   void publish_settings_locked(Settings s);
 
   std::shared_ptr<Node> root_locked() const { return root_; }
@@ -100,10 +132,27 @@ class Registry {
   void apply_environment_levels_locked();
   // Every sink held explicitly by a registry node (deduplicated).
   SinkList all_sinks();
+  // Keeps `object` alive until the grace period that follows the current lock (caller holds it).
+  void retire_locked(std::shared_ptr<const void> object) {
+    if (object) retired_.push_back(std::move(object));
+  }
+
+  // Called by Node::~Node.
+  void unlink(Node& node) noexcept;
 
  private:
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  using NodeMap = std::unordered_map<std::string, std::shared_ptr<Node>, NameHash, std::equal_to<>>;
+
   Registry();
   void install_defaults_locked();
+  void publish_map_locked();
+  void release_retired() noexcept;
 
   void report_environment_errors();
 
@@ -112,9 +161,18 @@ class Registry {
   EnvironmentConfig env_;
   std::uint64_t generation_ = 0;
   std::shared_ptr<Node> root_;
-  std::unordered_map<std::string, std::shared_ptr<Node>> nodes_;
+  NodeMap nodes_;
+  // Copy of nodes_ for lock-free lookups, republished when a node is added.
+  std::atomic<const NodeMap*> map_{nullptr};
+  std::shared_ptr<const NodeMap> map_owner_;
   std::atomic<const Settings*> settings_{nullptr};
-  std::vector<std::unique_ptr<const Settings>> settings_history_;
+  std::shared_ptr<const Settings> settings_owner_;
+  RetiredList retired_;   // guarded by mutex_
+  std::mutex deferred_mutex_;
+  RetiredList deferred_;  // retired objects whose grace period could not complete yet
 };
+
+// True while the calling thread holds the registry lock.
+bool registry_lock_held() noexcept;
 
 }  // namespace dagstack::logger::detail

@@ -74,8 +74,11 @@ class Context {
 // ScopedContext
 //
 // Makes `ctx` the calling thread's current context until destruction, then restores the previous
-// one. Must be destroyed on the thread that created it, in LIFO order (as a local variable).
-// Not copyable or movable. Not thread-safe (thread-bound by design).
+// one. Meant to be destroyed on the thread that created it, in LIFO order (as a local variable).
+// Out of order (a guard, span or ScopedSinks ended before one opened after it): the guard owns
+// the context it restores, so every end order is memory-safe, and its destructor makes current
+// exactly the context that was current when it was created. Not copyable or movable. Not
+// thread-safe (thread-bound by design).
 class ScopedContext {
  public:
   explicit ScopedContext(Context ctx) noexcept;
@@ -85,7 +88,7 @@ class ScopedContext {
 
  private:
   Context ctx_;
-  const detail::ContextData* previous_;
+  Context previous_;  // owned: restoring it is safe in any end order
 };
 
 }  // namespace dagstack::logger

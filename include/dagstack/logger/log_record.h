@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,6 +50,11 @@ struct LogRecord {
   TraceId trace_id;                                             // invalid = none
   SpanId span_id;                                               // invalid = none
   std::uint8_t trace_flags = 0;                                 // W3C flags, bit 0 = sampled
+  // Optional shared owners of `resource` and `instrumentation_scope` (the logger sets them; other
+  // producers may leave them null): a sink that keeps records past the call can share the
+  // objects instead of copying them. When set, `resource_owner->get() == resource`.
+  const std::shared_ptr<const Resource>* resource_owner = nullptr;
+  const std::shared_ptr<const InstrumentationScope>* scope_owner = nullptr;
 
   // One of TRACE DEBUG INFO WARN ERROR FATAL, derived from severity_number.
   std::string_view severity_text() const noexcept {

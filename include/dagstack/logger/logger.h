@@ -244,7 +244,10 @@ class Logger {
 // ScopedSinks
 //
 // The RAII guard returned by Logger::scope_sinks: restores the previous routing when destroyed.
-// Must be destroyed on the thread that created it, in LIFO order. Movable, not copyable.
+// Meant to be destroyed on the thread that created it, in LIFO order. Movable, not copyable.
+// Out of order: the guard owns the context it restores, so any end order is memory-safe; its
+// destructor makes current exactly the context that was current when it was created (guards
+// ended out of order can thus bring back a routing another guard already ended).
 class ScopedSinks {
  public:
   ScopedSinks(ScopedSinks&& other) noexcept;
@@ -262,7 +265,7 @@ class ScopedSinks {
 
   Logger logger_;
   Context ctx_;
-  const detail::ContextData* previous_ = nullptr;
+  Context previous_;  // owned: restoring it is safe in any end order
   bool active_ = false;
 };
 

@@ -1,6 +1,7 @@
 // severity.h: declares the severity numbers 1..24, their six texts, and `Level`, a parsed level.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace dagstack::logger {
@@ -34,16 +35,22 @@ int parse_severity(std::string_view name);
 // A level given by number or by name, validated when resolved. Value type, thread-compatible.
 class Level {
  public:
-  constexpr Level(int number) noexcept : number_(number) {}                     // NOLINT
-  constexpr Level(const char* name) noexcept : number_(0), name_(name) {}       // NOLINT
-  constexpr Level(std::string_view name) noexcept : number_(0), name_(name) {}  // NOLINT
+  Level(int number) noexcept : number_(number) {}  // NOLINT
+  // A null pointer (e.g. an unset getenv()) is kept as "no name" and rejected by resolve().
+  Level(const char* name) : number_(0), has_name_(true), null_name_(name == nullptr) {  // NOLINT
+    if (name != nullptr) name_ = name;
+  }
+  Level(std::string_view name) : number_(0), name_(name), has_name_(true) {}  // NOLINT
+  Level(std::string name) noexcept : number_(0), name_(std::move(name)), has_name_(true) {}  // NOLINT
 
-  // The severity number. Throws ConfigError when out of range or an unknown name.
+  // The severity number. Throws ConfigError when out of range, an unknown name, or null.
   int resolve() const;
 
  private:
   int number_;
-  std::string_view name_;
+  std::string name_;  // owned: a Level built from a temporary string never dangles
+  bool has_name_ = false;
+  bool null_name_ = false;
 };
 
 }  // namespace dagstack::logger
