@@ -8,6 +8,7 @@
 #include "dagstack/logger/config_error.h"
 #include "dagstack/logger/configure.h"
 #include "dagstack/logger/context.h"
+#include "dagstack/logger/crash_handler.h"
 #include "dagstack/logger/conventions.h"
 #include "dagstack/logger/environment.h"
 #include "dagstack/logger/jsonl_reader.h"
