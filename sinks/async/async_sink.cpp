@@ -669,9 +669,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     crashed.store(true, std::memory_order_seq_cst);
     if (std::this_thread::get_id() != writer_id) {
       for (int i = 0; i < 500 && in_batch.load(std::memory_order_seq_cst); ++i) {
-        const struct timespec pause {
-          0, 1000 * 1000
-        };
+        const struct timespec pause { 0, 1000 * 1000 };
         ::nanosleep(&pause, nullptr);
       }
     }
