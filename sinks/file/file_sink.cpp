@@ -125,6 +125,23 @@ std::string lock_path_for(const std::string& path) {
   return (p.parent_path() / ("." + p.filename().string() + ".lock")).string();
 }
 
+// Whether the file ends in a partial line. Another process may be appending a line right now
+// (the kernel copies a write page by page, so its first part can be visible): a last byte that
+// is not a newline counts only when the size stays the same for a few milliseconds.
+bool ends_mid_line(int fd, off_t size) noexcept {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    char last = '\n';
+    if (::pread(fd, &last, 1, size - 1) != 1 || last == '\n') return false;
+    const struct timespec pause { 0, 2 * 1000 * 1000 };
+    ::nanosleep(&pause, nullptr);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return false;
+    if (st.st_size == size) return true;
+    size = st.st_size;
+  }
+  return false;
+}
+
 int flock_retry(int fd, int op) noexcept {
   for (;;) {
     const int rc = ::flock(fd, op);
@@ -252,22 +269,19 @@ bool FileSink::open_locked(Failure& failure) {
   }
   if (check_interval_.count() > 0) next_check_ = std::chrono::steady_clock::now() + check_interval_;
   // Torn tail: a writer died mid-line. Start the next record on a line of its own.
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    char last = '\n';
-    if (::pread(fd_, &last, 1, st.st_size - 1) == 1 && last != '\n') {
-      ssize_t n = -1;
-      do {
-        n = ::write(fd_, "\n", 1);
-      } while (n < 0 && errno == EINTR);
-      ++stats_.torn_tails;
-      failure.torn_tail = true;
-      if (n == 1) {
-        ++stats_.bytes_written;
-        ++file_size_;
-      } else {
-        ++stats_.write_errors;
-        failure.set("file write failed", n < 0 ? errno : EIO);
-      }
+  if (S_ISREG(st.st_mode) && st.st_size > 0 && ends_mid_line(fd_, st.st_size)) {
+    ssize_t n = -1;
+    do {
+      n = ::write(fd_, "\n", 1);
+    } while (n < 0 && errno == EINTR);
+    ++stats_.torn_tails;
+    failure.torn_tail = true;
+    if (n == 1) {
+      ++stats_.bytes_written;
+      ++file_size_;
+    } else {
+      ++stats_.write_errors;
+      failure.set("file write failed", n < 0 ? errno : EIO);
     }
   }
   return true;
@@ -379,6 +393,10 @@ void FileSink::check_path_locked(Failure& failure) {
 
 void FileSink::rotate_if_needed_locked(std::size_t len, Failure& failure) {
   if (max_bytes_ == 0) return;
+  struct stat now {};
+  if (fd_ >= 0 && ::fstat(fd_, &now) == 0) {
+    file_size_ = static_cast<std::uint64_t>(now.st_size);  // other processes' lines included
+  }
   const std::uint64_t size = file_size_ + buffer_.size();
   if (size == 0 || size + len <= max_bytes_) return;
   write_buffer_locked(failure);  // what is pending belongs to the old file
