@@ -456,7 +456,8 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         inner->emit(v);
       } catch (const std::exception& e) {
         inner_errors.fetch_add(1, std::memory_order_relaxed);
-        report_sink_error(inner->id(), "async sink: inner sink emit failed", e.what());
+        report_sink_error(inner->id(), "async sink: inner sink emit failed",
+                          (e.what() != nullptr ? e.what() : ""));
       } catch (...) {
         inner_errors.fetch_add(1, std::memory_order_relaxed);
         report_sink_error(inner->id(), "async sink: inner sink emit failed", "unknown exception");
@@ -588,7 +589,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     try {
       r = inner->flush(std::max(left, std::chrono::milliseconds(0)));
     } catch (const std::exception& e) {
-      r = FlushResult::failed(inner->id(), e.what());
+      r = FlushResult::failed(inner->id(), (e.what() != nullptr ? e.what() : ""));
     } catch (...) {
       r = FlushResult::failed(inner->id(), "unknown exception");
     }
@@ -652,7 +653,8 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     try {
       inner->close();
     } catch (const std::exception& e) {
-      report_sink_error(inner->id(), "async sink: inner sink close failed", e.what());
+      report_sink_error(inner->id(), "async sink: inner sink close failed",
+                        (e.what() != nullptr ? e.what() : ""));
     } catch (...) {
       report_sink_error(inner->id(), "async sink: inner sink close failed", "unknown exception");
     }
