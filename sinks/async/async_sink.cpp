@@ -211,6 +211,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   std::atomic<std::uint64_t> dropped_oldest{0};
   std::atomic<std::uint64_t> dropped_on_close{0};
   std::atomic<std::uint64_t> dropped_errors{0};
+  std::atomic<std::uint64_t> dropped_after_close{0};
   std::atomic<int> producers_waiting{0};
   std::atomic<int> flush_waiters{0};
   std::atomic<bool> stopping{false};
@@ -353,7 +354,11 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
 
   void emit(const LogRecord& record) {
     if (closed.load(std::memory_order_relaxed)) {
-      if (passthrough.load(std::memory_order_relaxed)) inner->emit(record);
+      if (passthrough.load(std::memory_order_relaxed)) {
+        inner->emit(record);
+      } else {
+        dropped_after_close.fetch_add(1, std::memory_order_relaxed);
+      }
       return;
     }
     std::uint64_t pos = 0;
@@ -629,10 +634,10 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         sweep_closed();  // records that raced with close() after the writer's last look
       } else {
         writer.detach();  // it keeps the state alive and stops when the inner sink returns
-        // Everything not yet handed to the inner sink is abandoned: the writer, once the inner
-        // sink returns, discards (and counts in dropped_on_close) what is still queued.
+        // What is still queued is abandoned: the writer finishes the batch it is in, then
+        // discards (and counts in dropped_on_close) the rest.
         const std::uint64_t enq = enqueue_pos.load(std::memory_order_seq_cst);
-        const std::uint64_t done = done_pos.load(std::memory_order_seq_cst);
+        const std::uint64_t done = dequeue_pos.load(std::memory_order_seq_cst);
         report_internal(
             kSeverityError, "async sink writer did not stop within shutdown_timeout",
             {{"sink.id", std::string_view(id)},
@@ -709,6 +714,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     s.dropped_oldest = dropped_oldest.load(std::memory_order_relaxed);
     s.dropped_on_close = dropped_on_close.load(std::memory_order_relaxed);
     s.dropped_errors = dropped_errors.load(std::memory_order_relaxed);
+    s.dropped_after_close = dropped_after_close.load(std::memory_order_relaxed);
     s.inner_errors = inner_errors.load(std::memory_order_relaxed);
     const std::uint64_t dq = dequeue_pos.load(std::memory_order_relaxed);
     s.queued = s.enqueued > dq ? s.enqueued - dq : 0;

@@ -49,8 +49,9 @@ struct AsyncSinkStats {
   std::uint64_t dropped_on_close = 0;  // queued records close() discarded (drain timeout, or
                                        // enqueued while close() was stopping the writer)
   std::uint64_t dropped_errors = 0;    // records that could not be copied (out of memory)
-  std::uint64_t inner_errors = 0;      // exceptions thrown by the inner sink's emit
-  std::uint64_t queued = 0;            // records in the queue now (approximate)
+  std::uint64_t dropped_after_close = 0;  // emits after close() (not in enqueued)
+  std::uint64_t inner_errors = 0;         // exceptions thrown by the inner sink's emit
+  std::uint64_t queued = 0;               // records in the queue now (approximate)
 };
 
 // AsyncSink
