@@ -116,7 +116,7 @@ __attribute__((noinline)) ExceptionInfo describe_exception(const std::exception&
   info.type = type_name(e);
   info.message = safe_what(e);
   if (const auto* carrier = dynamic_cast<const StacktraceCarrier*>(&e)) {
-    info.stacktrace = carrier->stacktrace();
+    info.stacktrace = symbolize_stack_frames_now(carrier->frames());
   } else {
     info.stacktrace = capture_stacktrace();
   }
