@@ -98,9 +98,9 @@ void drain(const char* what, int sig) noexcept {
     put_number(static_cast<unsigned long long>(sig));
     put(")");
   }
-  put(": buffers written, ");
+  put(": file buffers written; of the records queued in async sinks, ");
   put_number(written);
-  put(" queued records written, ");
+  put(" written, ");
   put_number(lost);
   put(" lost\n");
 }
@@ -172,12 +172,18 @@ extern "C" void on_fatal_signal(int sig, siginfo_t* info, void* /*context*/) {
 void set_alt_stack() noexcept {
   stack_t current{};
   if (::sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) == 0) return;
-  void* mem = std::malloc(kAltStackBytes);  // leaked: lives as long as the thread may fault
+  static void* g_alt_stack = nullptr;  // kept for the life of the process
+  if (g_alt_stack != nullptr) return;    // already given to a thread that installed before
+  void* mem = std::malloc(kAltStackBytes);
   if (mem == nullptr) return;
+  g_alt_stack = mem;
   stack_t st{};
   st.ss_sp = mem;
   st.ss_size = kAltStackBytes;
-  if (::sigaltstack(&st, nullptr) != 0) std::free(mem);
+  if (::sigaltstack(&st, nullptr) != 0) {
+    std::free(mem);
+    g_alt_stack = nullptr;
+  }
 }
 
 void uninstall_locked() {

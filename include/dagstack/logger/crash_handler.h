@@ -18,7 +18,8 @@ struct CrashHandlerOptions {
 // On a fatal signal (SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL) or std::terminate, drains every
 // live AsyncSink queue into its inner sink (through Sink::emergency_emit) and writes every
 // FileSink buffer (Sink::emergency_flush), prints one line to stderr with what it saved and what
-// it could not ("dagstack.logger: crash (signal 11): 12 queued records written, 0 lost"), then
+// it could not ("dagstack.logger: fatal signal (signal 11): file buffers written; of the records
+// queued in async sinks, 12 written, 0 lost"), then
 // restores the previous handler and lets the signal take its course (the previous handler runs,
 // or the default action kills the process with the same signal and core dump). std::terminate
 // runs the previous terminate handler after the drain.
