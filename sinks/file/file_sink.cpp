@@ -174,7 +174,7 @@ FileSink::FileSink(const FileSinkOptions& options)
                         "': " + error_text(errno));
     }
   }
-  if (!open_locked(failure)) {
+  if (!open_locked(failure, /*check_tail=*/true)) {
     if (lock_fd_ >= 0) ::close(lock_fd_);
     throw ConfigError("file sink: cannot open '" + path_ + "': " + error_text(failure.err));
   }
@@ -240,7 +240,7 @@ void FileSink::after_fork_child() noexcept {
   }
 }
 
-bool FileSink::open_locked(Failure& failure) {
+bool FileSink::open_locked(Failure& failure, bool check_tail) {
   // A line started in the previous file cannot be finished in this one: give it up.
   if (head_started_) {
     const std::size_t end = buffer_.find('\n');
@@ -269,7 +269,7 @@ bool FileSink::open_locked(Failure& failure) {
   }
   if (check_interval_.count() > 0) next_check_ = std::chrono::steady_clock::now() + check_interval_;
   // Torn tail: a writer died mid-line. Start the next record on a line of its own.
-  if (S_ISREG(st.st_mode) && st.st_size > 0 && ends_mid_line(fd_, st.st_size)) {
+  if (check_tail && S_ISREG(st.st_mode) && st.st_size > 0 && ends_mid_line(fd_, st.st_size)) {
     ssize_t n = -1;
     do {
       n = ::write(fd_, "\n", 1);
@@ -309,7 +309,7 @@ bool FileSink::write_buffer_locked(Failure& failure) {
     }
   }
   if (fd_ < 0) {
-    if (!open_locked(failure)) return false;
+    if (!open_locked(failure, /*check_tail=*/false)) return false;
     ++stats_.reopens;
     if (buffer_.empty()) return true;  // the only pending line was a started one
   }
@@ -388,7 +388,7 @@ void FileSink::check_path_locked(Failure& failure) {
   }
   write_buffer_locked(failure);
   close_fd_locked();
-  if (open_locked(failure)) ++stats_.reopens;
+  if (open_locked(failure, /*check_tail=*/false)) ++stats_.reopens;
 }
 
 void FileSink::rotate_if_needed_locked(std::size_t len, Failure& failure) {
@@ -409,7 +409,7 @@ void FileSink::rotate_if_needed_locked(std::size_t len, Failure& failure) {
                     live.st_ino == cur.st_ino;
   if (!same) {
     close_fd_locked();
-    if (open_locked(failure)) ++stats_.reopens;
+    if (open_locked(failure, /*check_tail=*/false)) ++stats_.reopens;
   } else {
     file_size_ = static_cast<std::uint64_t>(cur.st_size);
   }
@@ -452,7 +452,7 @@ void FileSink::rotate_locked(Failure& failure) {
     ++stats_.write_errors;
     failure.set("file rotation delete failed", errno);
   }
-  if (open_locked(failure)) {
+  if (open_locked(failure, /*check_tail=*/false)) {
     // A rename or delete that failed leaves the old file in place; start counting from it.
     ++stats_.rotations;
   }
@@ -589,7 +589,7 @@ bool FileSink::reopen() {
     if (closed_) return false;
     write_buffer_locked(failure);  // pending bytes belong to the old file
     close_fd_locked();
-    ok = open_locked(failure);
+    ok = open_locked(failure, /*check_tail=*/true);
     if (ok) ++stats_.reopens;
   }
   if (failure) report(failure);

@@ -67,9 +67,9 @@ struct FileSinkStats {
 // (FileDurability::kWriteThrough) each line goes to the kernel before emit() returns; with
 // kBuffered lines collect in a buffer (see FileDurability).
 //
-// Torn tails: a file that ends in a partial line when it is opened (a writer was killed
-// mid-line) gets a newline first, so the next record starts on a line of its own; counted in
-// stats().torn_tails and reported on `dagstack.logger.internal`.
+// Torn tails: a file that ends in a partial line when the sink opens it (at construction and on
+// reopen(); a writer was killed mid-line) gets a newline first, so the next record starts on a line
+// of its own; counted in stats().torn_tails and reported on `dagstack.logger.internal`.
 //
 // Partial and failed writes never tear a line: a short write or EINTR continues where it
 // stopped; after a failure (disk full, EIO, ...) the unwritten bytes are kept (up to
@@ -140,7 +140,7 @@ class FileSink final : public Sink {
  private:
   struct Failure;  // an error collected under the lock, reported after it is released
 
-  bool open_locked(Failure& failure);
+  bool open_locked(Failure& failure, bool check_tail);
   void close_fd_locked() noexcept;
   bool write_buffer_locked(Failure& failure);
   void drop_unstarted_locked(Failure& failure) noexcept;
