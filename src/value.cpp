@@ -54,15 +54,17 @@ void Value::release_nested() noexcept {
     if (auto* array = std::get_if<Array>(&v.data_)) {
       for (Value& e : *array) {
         if (e.is_array() || e.is_map()) {
-          pending.push_back(std::move(e));
-          e.data_ = std::monostate{};  // an emptied shell: nothing left to walk
+          Value taken;  // `e` is left null: nothing left to walk there
+          taken.data_.swap(e.data_);
+          pending.push_back(std::move(taken));
         }
       }
     } else if (auto* map = std::get_if<Map>(&v.data_)) {
       for (auto& entry : *map) {
         if (entry.second.is_array() || entry.second.is_map()) {
-          pending.push_back(std::move(entry.second));
-          entry.second.data_ = std::monostate{};
+          Value taken;
+          taken.data_.swap(entry.second.data_);
+          pending.push_back(std::move(taken));
         }
       }
     }
