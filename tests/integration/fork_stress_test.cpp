@@ -30,6 +30,17 @@ constexpr int kRuns = 1000;
 #else
 constexpr int kRuns = 1000;
 #endif
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+#else
+constexpr bool kAsan = false;
+#endif
 // The whole test stays bounded on a slow machine: no new fork after this much time.
 constexpr auto kBudget = std::chrono::seconds(45);
 
@@ -51,6 +62,12 @@ bool wait_bounded(pid_t pid, std::chrono::milliseconds limit, int& status) {
 }  // namespace
 
 TEST(ForkStress, ChildLogsWhileThreeThreadsLogNoHang) {
+  if (kAsan) {
+    // Seen with GCC 12: a child blocks in ASan's own allocator lock
+    // (__sanitizer::SizeClassAllocator64::GetFromAllocator) that another thread held at the fork.
+    GTEST_SKIP() << "ASan's allocator is not fork-safe while other threads allocate; the plain "
+                    "and TSan builds run this test";
+  }
   dl::Logger::reset();
   std::FILE* devnull = std::fopen("/dev/null", "w");
   ASSERT_NE(devnull, nullptr);
