@@ -173,7 +173,7 @@ void set_alt_stack() noexcept {
   stack_t current{};
   if (::sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) == 0) return;
   static void* g_alt_stack = nullptr;  // kept for the life of the process
-  if (g_alt_stack != nullptr) return;    // already given to a thread that installed before
+  if (g_alt_stack != nullptr) return;  // already given to a thread that installed before
   void* mem = std::malloc(kAltStackBytes);
   if (mem == nullptr) return;
   g_alt_stack = mem;
