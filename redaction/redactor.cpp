@@ -23,14 +23,25 @@ bool ends_with_ci(std::string_view key, std::string_view suffix) noexcept {
   return true;
 }
 
+// Iterative (an explicit stack, allocated only for nested containers): a value of any depth.
 bool needs_redaction(const Value& v, const std::vector<std::string>& suffixes) {
-  if (v.is_map()) {
-    for (const auto& [k, child] : v.as_map()) {
-      if (is_secret_key(k, suffixes) || needs_redaction(child, suffixes)) return true;
+  std::vector<const Value*> pending;
+  const Value* next = &v;
+  while (next != nullptr) {
+    if (next->is_map()) {
+      for (const auto& [k, child] : next->as_map()) {
+        if (is_secret_key(k, suffixes)) return true;
+        if (child.is_map() || child.is_array()) pending.push_back(&child);
+      }
+    } else if (next->is_array()) {
+      for (const auto& child : next->as_array()) {
+        if (child.is_map() || child.is_array()) pending.push_back(&child);
+      }
     }
-  } else if (v.is_array()) {
-    for (const auto& child : v.as_array()) {
-      if (needs_redaction(child, suffixes)) return true;
+    next = nullptr;
+    if (!pending.empty()) {
+      next = pending.back();
+      pending.pop_back();
     }
   }
   return false;
@@ -78,24 +89,26 @@ std::vector<std::string> RedactionConfig::effective_suffixes() const {
 namespace detail {
 
 Value redact_value(const Value& v, const std::vector<std::string>& suffixes) {
-  if (v.is_map()) {
-    Value::Map out;
-    for (const auto& [k, child] : v.as_map()) {
-      if (is_secret_key(k, suffixes)) {
-        out.emplace(k, Value(std::string(kRedactedPlaceholder)));
-      } else {
-        out.emplace(k, redact_value(child, suffixes));
+  Value out = v;  // an iterative copy; then the secrets in it are masked, without recursion
+  std::vector<Value*> pending{&out};
+  while (!pending.empty()) {
+    Value* p = pending.back();
+    pending.pop_back();
+    if (p->is_map()) {
+      for (auto& [k, child] : p->as_map()) {
+        if (is_secret_key(k, suffixes)) {
+          child = Value(std::string(kRedactedPlaceholder));
+        } else if (child.is_map() || child.is_array()) {
+          pending.push_back(&child);
+        }
+      }
+    } else if (p->is_array()) {
+      for (auto& child : p->as_array()) {
+        if (child.is_map() || child.is_array()) pending.push_back(&child);
       }
     }
-    return Value(std::move(out));
   }
-  if (v.is_array()) {
-    Value::Array out;
-    out.reserve(v.as_array().size());
-    for (const auto& child : v.as_array()) out.push_back(redact_value(child, suffixes));
-    return Value(std::move(out));
-  }
-  return v;
+  return out;
 }
 
 void redact_attributes(std::span<Attribute> attrs, const std::vector<std::string>& suffixes,

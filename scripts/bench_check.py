@@ -98,9 +98,14 @@ def main(argv):
                      None if ov is None else ov <= 150.0))
 
     for threads in (1, 2):
-        pair("", f"FileSync_dagstack/threads:{threads}", f"FileSync_spdlog/threads:{threads}",
+        pair("", f"FileSyncBuffered_dagstack/threads:{threads}", f"FileSync_spdlog/threads:{threads}",
              "real_time", 1.5,
-             label=f"FileSink sync vs basic_file_sink_{'st' if threads == 1 else 'mt'} ({threads} thr)")
+             label=f"FileSink sync, buffered vs basic_file_sink_{'st' if threads == 1 else 'mt'} ({threads} thr)")
+        o = find(runs, f"FileSync_dagstack/threads:{threads}")
+        t = find(runs, f"FileSync_spdlog/threads:{threads}")
+        ov, tv = ns(o), ns(t)
+        rows.append((f"  FileSink sync, durable default (write per record) ({threads} thr)", fmt(ov), fmt(tv),
+                     f"{ov / tv:.2f}" if ov and tv else "n/a", "(own row, see README)", None))
 
     for threads in (1, 2):
         o = find(runs, f"AsyncFile_dagstack/threads:{threads}")
@@ -124,11 +129,19 @@ def main(argv):
     wv, wsv = ns(w, "items_per_second"), ns(ws, "items_per_second")
     rows.append(("JSON-lines writer throughput, one thread (FileSink)", fmt(wv, "rec/s"), fmt(wsv, "rec/s"),
                  f"{wv / wsv:.2f}" if wv and wsv else "n/a", ">= 1.5 M/s", None if wv is None else wv >= 1.5e6))
+    wd = find(runs, "WriterThroughputDurable_dagstack")
+    wdv = ns(wd, "items_per_second")
+    rows.append(("  same, durable FileSink with no batch (write per record)", fmt(wdv, "rec/s"), "-", "-",
+                 "(context)", None))
     a = find(runs, "AsyncWriterThroughput_dagstack")
     av = ns(a, "items_per_second")
     rows.append(("  same, end to end through AsyncSink's writer", fmt(av, "rec/s"), "-", "-", ">= 1.5 M/s",
                  None if av is None else av >= 1.5e6))
 
+    fe = find(runs, "FirstException_dagstack")
+    fev = ns(fe)
+    rows.append(("first Logger::exception() of a process (fresh process each)", fmt(fev), "-", "-",
+                 "< 5 ms", None if fev is None else fev < 5e6))
     ne = find(runs, "NorthStarEmit_direct")
     nl = find(runs, "NorthStarLoggerCall")
     for label, b in (("NorthStar sink emit on the caller (p50)", ne), ("  whole logger call into it (p50)", nl)):

@@ -501,9 +501,26 @@ void for_each_sorted(const Entry* const* entries, std::size_t n, KeyOf key_of, E
 
 bool write_value(const Value& v, Writer& w);
 
+// Nesting depth of the array/map being written (per thread: the writer functions recurse).
+// Deeper containers are written as kDepthMarker, so no value can exhaust the stack.
+thread_local int tl_depth = 0;
+
+struct DepthGuard {
+  bool ok;
+  DepthGuard() noexcept : ok(++tl_depth <= kMaxJsonDepth) {}
+  ~DepthGuard() { --tl_depth; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+};
+
 inline void write_key(std::string_view key, Writer& w) { write_quoted(key, "\"", "\":", w); }
 
 bool write_map(const Value::Map& map, Writer& w) {
+  const DepthGuard depth;
+  if (!depth.ok) {
+    write_string(kDepthMarker, w);
+    return true;
+  }
   w.put('{');
   bool ok = true;
   // std::map iterates in byte order, which is UTF-16 order unless keys mix U+E000..U+FFFF with
@@ -563,6 +580,11 @@ bool write_value(const Value& v, Writer& w) {
       return false;
     case Value::Type::kString: write_string(v.as_string(), w); return true;
     case Value::Type::kArray: {
+      const DepthGuard depth;
+      if (!depth.ok) {
+        write_string(kDepthMarker, w);
+        return true;
+      }
       w.put('[');
       bool ok = true;
       bool first = true;

@@ -1,7 +1,10 @@
 // configure.cpp: configure() (validate everything, then apply what is given) and shutdown().
 #include "dagstack/logger/configure.h"
 
+#include <algorithm>
+
 #include "dagstack/logger/config_error.h"
+#include "dagstack/logger/logger.h"
 #include "detail/internal_channel.h"
 #include "detail/node.h"
 
@@ -105,7 +108,25 @@ void configure(const ConfigureOptions& options) {
 }
 
 FlushResult shutdown(std::chrono::milliseconds timeout) {
-  return detail::flush_and_close(detail::Registry::instance().all_sinks(), timeout);
+  // The internal channel's own sinks go last, so that what flushing and closing the others
+  // reports (undelivered records, abandoned queues) still reaches them (stderr by default).
+  const SinkList internal = Logger::get(kInternalLoggerName).effective_sinks();
+  SinkList first;
+  SinkList last;
+  for (auto& s : detail::Registry::instance().all_sinks()) {
+    (std::find(internal.begin(), internal.end(), s) != internal.end() ? last : first).push_back(s);
+  }
+  FlushResult r = detail::flush_and_close(first, timeout);
+  for (const auto& f : r.failed_sinks) {
+    detail::report_internal(
+        kSeverityError, "shutdown: a sink did not deliver everything",
+        {{"sink.id", std::string_view(f.sink_id)}, {"error.message", std::string_view(f.error)}});
+  }
+  const FlushResult l = detail::flush_and_close(last, timeout);
+  r.failed_sinks.insert(r.failed_sinks.end(), l.failed_sinks.begin(), l.failed_sinks.end());
+  r.partial = (!r.success || !l.success) && (r.success || l.success || r.partial || l.partial);
+  r.success = r.success && l.success;
+  return r;
 }
 
 }  // namespace dagstack::logger

@@ -21,6 +21,12 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
 
 namespace {
 
+// what() of a user exception may return nullptr (a broken override); that must not crash.
+const char* safe_what(const std::exception& e) noexcept {
+  const char* w = e.what();
+  return w != nullptr ? w : "";
+}
+
 constexpr int kMaxCauses = 8;
 
 // The name users know: std::throw_with_nested's wrapper (libstdc++ std::_Nested_exception<E>,
@@ -63,7 +69,7 @@ void collect_causes(const std::exception& e, std::vector<ExceptionCause>& out) {
   try {
     std::rethrow_exception(nested->nested_ptr());
   } catch (const std::exception& cause) {
-    out.push_back({type_name(cause), cause.what()});
+    out.push_back({type_name(cause), safe_what(cause)});
     collect_causes(cause, out);
   } catch (...) {
     out.push_back(describe_foreign());
@@ -108,9 +114,9 @@ std::vector<Attribute> ExceptionInfo::attributes(std::vector<std::string>& keys)
 __attribute__((noinline)) ExceptionInfo describe_exception(const std::exception& e) {
   ExceptionInfo info;
   info.type = type_name(e);
-  info.message = e.what();
+  info.message = safe_what(e);
   if (const auto* carrier = dynamic_cast<const StacktraceCarrier*>(&e)) {
-    info.stacktrace = carrier->stacktrace();
+    info.stacktrace = symbolize_stack_frames_now(carrier->frames());
   } else {
     info.stacktrace = capture_stacktrace();
   }

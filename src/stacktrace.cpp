@@ -17,7 +17,10 @@
 #include <cxxabi.h>
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <pthread.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #if defined(DAGSTACK_LOGGER_HAVE_LIBBACKTRACE)
@@ -57,19 +61,75 @@ std::mutex& bt_mutex() {
   return *m;
 }
 
-backtrace_state* bt_state() {
-  // Created once (single-threaded mode: callers hold bt_mutex); libbacktrace never frees it.
-  // The first lookup reads the debug info of every loaded module (the slow part, ~0.1-0.3 s for
-  // a large binary); it is done here, once.
-  static backtrace_state* state = [] {
-    backtrace_state* s = backtrace_create_state(nullptr, /*threaded=*/0, ignore_error, nullptr);
-    if (s != nullptr) {
-      backtrace_pcinfo(s, reinterpret_cast<std::uintptr_t>(&ignore_pcinfo), ignore_pcinfo,
-                       ignore_error, nullptr);
-    }
-    return s;
+// The libbacktrace state is built on a background thread (reading every module's debug info
+// takes 0.1-0.4 s), so that the first exception a process logs does not pay for it: until it is
+// ready, traces logged by Logger::exception use the dladdr() fallback (names of exported
+// symbols, module+offset); current_stacktrace() and prepare_stacktraces(true) wait for it.
+enum : int { kNotLoaded = 0, kLoading = 1, kReady = 2 };
+std::atomic<int> g_load{kNotLoaded};
+std::atomic<backtrace_state*> g_state{nullptr};
+
+struct LoadWait {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+LoadWait& load_wait() {
+  static auto* w = new LoadWait();  // leaked: usable during static destruction
+  return *w;
+}
+
+void load_state() {
+  std::lock_guard<std::mutex> lock(bt_mutex());
+  backtrace_state* s = backtrace_create_state(nullptr, /*threaded=*/0, ignore_error, nullptr);
+  if (s != nullptr) {
+    backtrace_pcinfo(s, reinterpret_cast<std::uintptr_t>(&ignore_pcinfo), ignore_pcinfo,
+                     ignore_error, nullptr);
+  }
+  g_state.store(s, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> wait_lock(load_wait().mutex);
+    g_load.store(kReady, std::memory_order_release);
+  }
+  load_wait().cv.notify_all();
+}
+
+// fork() while the loader runs: the child has no loader thread; it starts over (the half-built
+// state is leaked) with fresh locks.
+void after_fork_child() noexcept {
+  if (g_load.load(std::memory_order_relaxed) == kLoading) {
+    new (&bt_mutex()) std::mutex();
+    new (&load_wait().mutex) std::mutex();
+    new (&load_wait().cv) std::condition_variable();
+    g_state.store(nullptr, std::memory_order_relaxed);
+    g_load.store(kNotLoaded, std::memory_order_relaxed);
+  }
+}
+
+void start_loading() {
+  int expected = kNotLoaded;
+  if (!g_load.compare_exchange_strong(expected, kLoading, std::memory_order_acq_rel)) return;
+  static const bool fork_hook = [] {
+    ::pthread_atfork(nullptr, nullptr, &after_fork_child);
+    return true;
   }();
-  return state;
+  (void)fork_hook;
+  try {
+    std::thread(load_state).detach();
+  } catch (...) {
+    load_state();  // no thread: load here
+  }
+}
+
+// The state when it is ready; with `wait`, waits for it (starting the load if needed).
+backtrace_state* bt_state(bool wait) {
+  if (g_load.load(std::memory_order_acquire) == kReady) {
+    return g_state.load(std::memory_order_acquire);
+  }
+  start_loading();
+  if (!wait) return nullptr;
+  std::unique_lock<std::mutex> lock(load_wait().mutex);
+  load_wait().cv.wait(lock, [] { return g_load.load(std::memory_order_acquire) == kReady; });
+  return g_state.load(std::memory_order_acquire);
 }
 
 int on_pcinfo(void* data, std::uintptr_t /*pc*/, const char* file, int line, const char* function) {
@@ -86,15 +146,19 @@ void on_syminfo(void* data, std::uintptr_t /*pc*/, const char* symname, std::uin
                 std::uintptr_t /*symsize*/) {
   if (symname != nullptr) *static_cast<std::string*>(data) = demangle(symname);
 }
+#else
+struct backtrace_state;
+backtrace_state* bt_state(bool /*wait*/) { return nullptr; }
 #endif
 
 // The frames for one return address (more than one when calls were inlined), innermost first.
-std::vector<Frame> resolve(std::uintptr_t return_address) {
+// `state` null: the dladdr() fallback only.
+std::vector<Frame> resolve(std::uintptr_t return_address, [[maybe_unused]] backtrace_state* state) {
   // Look up the call instruction, not the instruction after it.
   const std::uintptr_t pc = return_address - 1;
   std::vector<Frame> frames;
 #if defined(DAGSTACK_LOGGER_HAVE_LIBBACKTRACE)
-  if (backtrace_state* state = bt_state()) {
+  if (state != nullptr) {
     backtrace_pcinfo(state, pc, on_pcinfo, ignore_error, &frames);
     // The last frame is the function that really holds `pc` (the others were inlined into it).
     // DWARF may name it unqualified ("TestBody") or not at all (no debug info); the symbol
@@ -160,16 +224,19 @@ __attribute__((noinline)) std::vector<std::uintptr_t> capture_stack_frames() {
   return out;
 }
 
-std::string symbolize_stack_frames(const std::vector<std::uintptr_t>& frames) {
+namespace {
+std::string symbolize(const std::vector<std::uintptr_t>& frames, bool wait) {
+  backtrace_state* state = bt_state(wait);
 #if defined(DAGSTACK_LOGGER_HAVE_LIBBACKTRACE)
-  std::lock_guard<std::mutex> lock(bt_mutex());
+  std::unique_lock<std::mutex> lock(bt_mutex(), std::defer_lock);
+  if (state != nullptr) lock.lock();
 #endif
   std::string out;
   int index = 0;
   bool leading = true;
   for (std::uintptr_t address : frames) {
     if (address == 0 || address == ~std::uintptr_t{0}) continue;
-    for (const Frame& f : resolve(address)) {
+    for (const Frame& f : resolve(address, state)) {
       if (leading && is_internal(f.function)) continue;
       leading = false;
       out += '#';
@@ -189,12 +256,23 @@ std::string symbolize_stack_frames(const std::vector<std::uintptr_t>& frames) {
   }
   return out;
 }
+}  // namespace
+
+std::string symbolize_stack_frames(const std::vector<std::uintptr_t>& frames) {
+  return symbolize(frames, true);
+}
+
+std::string symbolize_stack_frames_now(const std::vector<std::uintptr_t>& frames) {
+  return symbolize(frames, false);
+}
 
 __attribute__((noinline)) std::string capture_stacktrace() {
-  return symbolize_stack_frames(capture_stack_frames());
+  return symbolize_stack_frames_now(capture_stack_frames());
 }
 
 }  // namespace detail
+
+void prepare_stacktraces(bool wait) { (void)detail::bt_state(wait); }
 
 __attribute__((noinline)) std::string current_stacktrace() {
   return detail::symbolize_stack_frames(detail::capture_stack_frames());

@@ -3,6 +3,7 @@
 #include "dagstack/logger/sinks/async_sink.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "dagstack/logger/config_error.h"
+#include "detail/crash_handler.h"
 #include "detail/internal_channel.h"
 
 namespace dagstack::logger {
@@ -164,7 +166,8 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         max_delay(std::max(o.max_delay, std::chrono::milliseconds(1))),
         wake_severity(o.wake_severity),
         cells(new Cell[capacity]),
-        recs(new Rec[capacity + batch]) {
+        recs(new Rec[capacity + batch + 1]),
+        emergency_rec(&recs[capacity + batch]) {
     for (std::size_t i = 0; i < capacity; ++i) {
       cells[i].seq.store(i, std::memory_order_relaxed);
       cells[i].rec = &recs[i];
@@ -190,6 +193,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   const int wake_severity;
   const std::unique_ptr<Cell[]> cells;
   const std::unique_ptr<Rec[]> recs;
+  Rec* emergency_rec;        // the crash drain's slot
   std::vector<Rec*> spares;  // the writer's batch (owned by the writer thread)
   std::thread::id writer_id;
   std::atomic<bool> closed{false};
@@ -197,6 +201,10 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   // In a fork()ed child: no writer exists, records go straight to the inner sink.
   std::atomic<bool> passthrough{false};
   std::atomic<bool> passthrough_closed{false};
+  // Crash drain: set by the handler; the writer takes no new batch once it sees it, and
+  // `in_batch` tells the handler when the writer's current batch is done.
+  std::atomic<bool> crashed{false};
+  std::atomic<bool> in_batch{false};
 
   // ---- hot, each on its own cache line ----
   alignas(64) std::atomic<std::uint64_t> enqueue_pos{0};
@@ -210,6 +218,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
   std::atomic<std::uint64_t> dropped_oldest{0};
   std::atomic<std::uint64_t> dropped_on_close{0};
   std::atomic<std::uint64_t> dropped_errors{0};
+  std::atomic<std::uint64_t> dropped_after_close{0};
   std::atomic<int> producers_waiting{0};
   std::atomic<int> flush_waiters{0};
   std::atomic<bool> stopping{false};
@@ -354,7 +363,11 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
 
   void emit(const LogRecord& record) {
     if (closed.load(std::memory_order_relaxed)) {
-      if (passthrough.load(std::memory_order_relaxed)) inner->emit(record);
+      if (passthrough.load(std::memory_order_relaxed)) {
+        inner->emit(record);
+      } else {
+        dropped_after_close.fetch_add(1, std::memory_order_relaxed);
+      }
       return;
     }
     std::uint64_t pos = 0;
@@ -457,7 +470,8 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         inner->emit(v);
       } catch (const std::exception& e) {
         inner_errors.fetch_add(1, std::memory_order_relaxed);
-        report_sink_error(inner->id(), "async sink: inner sink emit failed", e.what());
+        report_sink_error(inner->id(), "async sink: inner sink emit failed",
+                          (e.what() != nullptr ? e.what() : ""));
       } catch (...) {
         inner_errors.fetch_add(1, std::memory_order_relaxed);
         report_sink_error(inner->id(), "async sink: inner sink emit failed", "unknown exception");
@@ -478,14 +492,24 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     for (;;) {
       std::size_t n = 0;
       std::uint64_t last = 0;
+      in_batch.store(true, std::memory_order_seq_cst);
+      if (crashed.load(std::memory_order_seq_cst)) {
+        // The crash handler drains the queue now; stay out of its way.
+        in_batch.store(false, std::memory_order_seq_cst);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
       while (n < batch && take(&batch_recs[n], last)) ++n;
       if (n > 0) {
         notify_space_if_waiting();
         std::uint64_t ok = 0;
+        inner->begin_batch();
         for (std::size_t i = 0; i < n; ++i) {
           ok += batch_recs[i]->ok ? 1 : 0;
           deliver(*batch_recs[i]);
         }
+        inner->end_batch();
+        in_batch.store(false, std::memory_order_seq_cst);
         delivered.fetch_add(ok, std::memory_order_relaxed);
         publish_done(last + 1);
         was_idle = false;
@@ -495,6 +519,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         }
         continue;
       }
+      in_batch.store(false, std::memory_order_seq_cst);
       publish_done(dequeue_pos.load(std::memory_order_acquire));
       const Clock::time_point now = Clock::now();
       if (!was_idle) {
@@ -578,7 +603,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     try {
       r = inner->flush(std::max(left, std::chrono::milliseconds(0)));
     } catch (const std::exception& e) {
-      r = FlushResult::failed(inner->id(), e.what());
+      r = FlushResult::failed(inner->id(), (e.what() != nullptr ? e.what() : ""));
     } catch (...) {
       r = FlushResult::failed(inner->id(), "unknown exception");
     }
@@ -618,10 +643,15 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
         sweep_closed();  // records that raced with close() after the writer's last look
       } else {
         writer.detach();  // it keeps the state alive and stops when the inner sink returns
+        // What is still queued is abandoned: the writer finishes the batch it is in, then
+        // discards (and counts in dropped_on_close) the rest.
+        const std::uint64_t enq = enqueue_pos.load(std::memory_order_seq_cst);
+        const std::uint64_t done = dequeue_pos.load(std::memory_order_seq_cst);
         report_internal(
             kSeverityError, "async sink writer did not stop within shutdown_timeout",
             {{"sink.id", std::string_view(id)},
-             {"shutdown_timeout_ms", static_cast<std::int64_t>(shutdown_timeout.count())}});
+             {"shutdown_timeout_ms", static_cast<std::int64_t>(shutdown_timeout.count())},
+             {"records.abandoned", enq > done ? enq - done : std::uint64_t{0}}});
       }
     }
     const std::uint64_t abandoned =
@@ -637,10 +667,43 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     try {
       inner->close();
     } catch (const std::exception& e) {
-      report_sink_error(inner->id(), "async sink: inner sink close failed", e.what());
+      report_sink_error(inner->id(), "async sink: inner sink close failed",
+                        (e.what() != nullptr ? e.what() : ""));
     } catch (...) {
       report_sink_error(inner->id(), "async sink: inner sink close failed", "unknown exception");
     }
+  }
+
+  // The crash handler's drain (see crash_handler.h): stops the writer taking new batches, waits
+  // (bounded) for its current batch, then hands every queued record to the inner sink's
+  // emergency_emit(), counting what it could not write. No lock, no allocation of its own.
+  void emergency_drain() noexcept {
+    if (passthrough.load(std::memory_order_relaxed)) {
+      inner->emergency_flush();
+      return;
+    }
+    crashed.store(true, std::memory_order_seq_cst);
+    if (std::this_thread::get_id() != writer_id) {
+      for (int i = 0; i < 500 && in_batch.load(std::memory_order_seq_cst); ++i) {
+        const struct timespec pause { 0, 1000 * 1000 };
+        ::nanosleep(&pause, nullptr);
+      }
+    }
+    unsigned long long written = 0;
+    unsigned long long lost = 0;
+    Rec* spare = emergency_rec;
+    std::uint64_t pos = 0;
+    while (take(&spare, pos)) {
+      if (!spare->ok) continue;
+      if (inner->emergency_emit(spare->view())) {
+        ++written;
+      } else {
+        ++lost;
+      }
+    }
+    emergency_rec = spare;
+    inner->emergency_flush();
+    note_crash_drain(written, lost);
   }
 
   // In the child of fork(): the writer thread is gone and the queue belongs to the parent (whose
@@ -660,6 +723,7 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
     s.dropped_oldest = dropped_oldest.load(std::memory_order_relaxed);
     s.dropped_on_close = dropped_on_close.load(std::memory_order_relaxed);
     s.dropped_errors = dropped_errors.load(std::memory_order_relaxed);
+    s.dropped_after_close = dropped_after_close.load(std::memory_order_relaxed);
     s.inner_errors = inner_errors.load(std::memory_order_relaxed);
     const std::uint64_t dq = dequeue_pos.load(std::memory_order_relaxed);
     s.queued = s.enqueued > dq ? s.enqueued - dq : 0;
@@ -725,9 +789,16 @@ AsyncSink::AsyncSink(std::shared_ptr<Sink> inner, const AsyncSinkOptions& option
   state_ = std::make_shared<detail::AsyncState>(std::move(inner), options);
   state_->start();
   detail::register_live(state_);
+  detail::register_crash_sink(this, detail::CrashPhase::kQueue);
+  detail::ensure_crash_handler();
 }
 
-AsyncSink::~AsyncSink() { state_->close(); }
+AsyncSink::~AsyncSink() {
+  detail::unregister_crash_sink(this);
+  state_->close();
+}
+
+void AsyncSink::emergency_flush() noexcept { state_->emergency_drain(); }
 
 std::string_view AsyncSink::id() const noexcept { return state_->id; }
 

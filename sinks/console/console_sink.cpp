@@ -1,13 +1,16 @@
 // console_sink.cpp: the console sink (auto / json / pretty) of contract §4.3.
 #include "dagstack/logger/sinks/console_sink.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <new>
 #include <string>
+#include <vector>
 
 #include "dagstack/logger/canonical_json.h"
 #include "detail/internal_channel.h"
@@ -57,9 +60,37 @@ void append_pretty_value(const AttrValue& v, std::string& out) {
   }
 }
 
+class ConsoleSink;
+
+// Every live ConsoleSink, for the fork handler.
+struct LiveConsoleSinks {
+  std::mutex mutex;
+  std::vector<ConsoleSink*> sinks;
+};
+
+LiveConsoleSinks& live_console_sinks() {
+  static auto* live = new LiveConsoleSinks();  // leaked: used by the fork handler
+  return *live;
+}
+
+void console_after_fork_child() noexcept;
+
+// fork(): in the child only the forking thread exists, so a lock another thread held at the fork
+// would never be released. The child re-initialises such a lock, and the line buffer it guarded
+// (which that thread may have left half-changed) is replaced by a fresh one (the old is leaked).
 class ConsoleSink final : public Sink {
  public:
   explicit ConsoleSink(const ConsoleSinkOptions& o) : options_(o) {
+    static const bool fork_hook = [] {
+      ::pthread_atfork(nullptr, nullptr, &console_after_fork_child);
+      return true;
+    }();
+    (void)fork_hook;
+    {
+      auto& live = live_console_sinks();
+      std::lock_guard<std::mutex> lock(live.mutex);
+      live.sinks.push_back(this);
+    }
     switch (o.mode) {
       case ConsoleMode::kAuto: id_ = "console:auto"; break;
       case ConsoleMode::kJson: id_ = "console:json"; break;
@@ -71,7 +102,23 @@ class ConsoleSink final : public Sink {
     }
   }
 
+  ~ConsoleSink() override {
+    auto& live = live_console_sinks();
+    std::lock_guard<std::mutex> lock(live.mutex);
+    live.sinks.erase(std::remove(live.sinks.begin(), live.sinks.end(), this), live.sinks.end());
+  }
+
   std::string_view id() const noexcept override { return id_; }
+
+  // In the child of fork(): see the class comment.
+  void reset_after_fork() noexcept {
+    if (mutex_.try_lock()) {
+      mutex_.unlock();
+      return;
+    }
+    new (&mutex_) std::mutex();
+    new (&line_) std::string();
+  }
 
   void emit(const LogRecord& record) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -122,6 +169,18 @@ class ConsoleSink final : public Sink {
   std::string line_;
   bool closed_ = false;
 };
+
+void console_after_fork_child() noexcept {
+  auto& live = live_console_sinks();
+  if (!live.mutex.try_lock()) {
+    // Held by a thread that does not exist here: the list may be half-changed; start afresh.
+    new (&live.mutex) std::mutex();
+    new (&live.sinks) std::vector<ConsoleSink*>();
+    return;
+  }
+  for (ConsoleSink* sink : live.sinks) sink->reset_after_fork();
+  live.mutex.unlock();
+}
 
 }  // namespace
 

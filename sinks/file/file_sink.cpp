@@ -1,9 +1,13 @@
-// file_sink.cpp: the buffered JSON-lines file sink with Go-style size rotation (contract §4.4).
+// file_sink.cpp: the JSON-lines file sink: write-through or buffered, torn-tail repair, exact
+// counters across partial writes, Go-style size rotation coordinated between processes
+// (contract §4.4).
 #include "dagstack/logger/sinks/file_sink.h"
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +21,7 @@
 
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/config_error.h"
+#include "detail/crash_handler.h"
 #include "detail/internal_channel.h"
 
 namespace dagstack::logger {
@@ -27,8 +32,12 @@ struct FileSink::Failure {
   int err = 0;                 // errno of the first failure
   const char* what = nullptr;  // what failed, e.g. "file write failed"
   std::uint64_t dropped = 0;   // records discarded because of it
+  bool torn_tail = false;      // a file was found ending in a partial line
+  bool after_close = false;    // a record arrived after close()
 
-  explicit operator bool() const noexcept { return what != nullptr || dropped != 0; }
+  explicit operator bool() const noexcept {
+    return what != nullptr || dropped != 0 || torn_tail || after_close;
+  }
   void set(const char* w, int e) noexcept {
     if (what == nullptr) {
       what = w;
@@ -38,6 +47,9 @@ struct FileSink::Failure {
 };
 
 namespace {
+
+constexpr std::size_t kEmergencyLineBytes = 256 * 1024;
+constexpr int kEmergencyLockTries = 100;  // x 1 ms
 
 std::string absolute_path(const std::string& path) {
   if (path.empty()) throw ConfigError("file sink: path is empty");
@@ -80,21 +92,90 @@ std::string& encode_buffer() {
   return buf;
 }
 
+// The crash handler's encode buffer (it runs once per process, on one thread): reserved up
+// front so that encoding a record there does not allocate.
+std::string& emergency_line() {
+  static std::string* line = [] {
+    auto* s = new std::string();
+    s->reserve(kEmergencyLineBytes);
+    return s;
+  }();
+  return *line;
+}
+
+// The thread inside an AsyncSink writer's batch, and the sink it is delivering to.
+thread_local const FileSink* tl_batching = nullptr;
+
+std::size_t count_newlines(const char* p, std::size_t n) noexcept {
+  std::size_t count = 0;
+  const char* end = p + n;
+  while (p < end) {
+    const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (hit == nullptr) break;
+    ++count;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return count;
+}
+
+// The rotation lock file: ".<name>.lock" next to the log, hidden so that globs such as
+// "app.jsonl.*" (archives) do not pick it up.
+std::string lock_path_for(const std::string& path) {
+  const std::filesystem::path p(path);
+  return (p.parent_path() / ("." + p.filename().string() + ".lock")).string();
+}
+
+// Whether the file ends in a partial line. Another process may be appending a line right now
+// (the kernel copies a write page by page, so its first part can be visible): a last byte that
+// is not a newline counts only when the size stays the same for a few milliseconds.
+bool ends_mid_line(int fd, off_t size) noexcept {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    char last = '\n';
+    if (::pread(fd, &last, 1, size - 1) != 1 || last == '\n') return false;
+    const struct timespec pause { 0, 2 * 1000 * 1000 };
+    ::nanosleep(&pause, nullptr);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return false;
+    if (st.st_size == size) return true;
+    size = st.st_size;
+  }
+  return false;
+}
+
+int flock_retry(int fd, int op) noexcept {
+  for (;;) {
+    const int rc = ::flock(fd, op);
+    if (rc == 0 || errno != EINTR) return rc;
+  }
+}
+
 }  // namespace
 
 FileSink::FileSink(const FileSinkOptions& options)
     : path_(absolute_path(options.path)),
       id_("file:" + path_),
+      lock_path_(options.max_bytes > 0 ? lock_path_for(path_) : std::string()),
       max_bytes_(options.max_bytes),
       keep_(options.keep < 0 ? 0 : options.keep),
       min_severity_(options.min_severity),
+      durability_(options.durability),
       buffer_bytes_(options.buffer_bytes),
       flush_severity_(options.flush_severity),
       flush_interval_(options.flush_interval),
       fsync_(options.fsync),
-      timer_enabled_(options.buffer_bytes > 0 && options.flush_interval.count() > 0) {
+      timer_enabled_(options.durability == FileDurability::kBuffered && options.buffer_bytes > 0 &&
+                     options.flush_interval.count() > 0),
+      check_interval_(std::max(options.reopen_check_interval, std::chrono::milliseconds(0))) {
   Failure failure;
-  if (!open_locked(failure)) {
+  if (max_bytes_ > 0) {
+    lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) {
+      throw ConfigError("file sink: cannot open the rotation lock file '" + lock_path_ +
+                        "': " + error_text(errno));
+    }
+  }
+  if (!open_locked(failure, /*check_tail=*/true)) {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
     throw ConfigError("file sink: cannot open '" + path_ + "': " + error_text(failure.err));
   }
   static const bool fork_hooks = [] {
@@ -107,6 +188,7 @@ FileSink::FileSink(const FileSinkOptions& options)
     buffer_.reserve(buffer_bytes_ + 4096);
     rotate_from_.reserve(path_.size() + 16);
     rotate_to_.reserve(path_.size() + 16);
+    (void)emergency_line();
     {
       std::lock_guard<std::mutex> lock(live.mutex);
       live.sinks.push_back(this);
@@ -116,11 +198,16 @@ FileSink::FileSink(const FileSinkOptions& options)
     std::lock_guard<std::mutex> lock(live.mutex);
     live.sinks.erase(std::remove(live.sinks.begin(), live.sinks.end(), this), live.sinks.end());
     ::close(fd_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
     throw;
   }
+  detail::register_crash_sink(this, detail::CrashPhase::kBuffer);
+  detail::ensure_crash_handler();
+  if (failure) report(failure);
 }
 
 FileSink::~FileSink() {
+  detail::unregister_crash_sink(this);
   {
     auto& live = live_file_sinks();
     std::lock_guard<std::mutex> lock(live.mutex);
@@ -131,8 +218,10 @@ FileSink::~FileSink() {
 
 // In the child of fork() only this thread exists. As glibc does for stdio streams, the locks
 // are re-initialised (their holder, if any, is gone), and the buffered bytes are dropped: they
-// are the parent's, and the parent writes them. (No prepare handler: holding these locks across
-// fork() would invert the order with the core's registry lock, under which sinks are destroyed.)
+// are the parent's, and the parent writes them. The rotation lock file is opened again: flock()
+// locks belong to the open file description, which the child would otherwise share with the
+// parent. (No prepare handler: holding these locks across fork() would invert the order with the
+// core's registry lock, under which sinks are destroyed.)
 void FileSink::after_fork_child() noexcept {
   auto& live = live_file_sinks();
   new (&live.mutex) std::mutex();
@@ -142,44 +231,92 @@ void FileSink::after_fork_child() noexcept {
     // The timer thread does not exist here; forget its handle (never joined, never destroyed).
     if (sink->timer_.joinable()) new std::thread(std::move(sink->timer_));
     sink->buffer_.clear();
+    sink->head_started_ = false;
     sink->pending_records_ = 0;
+    if (sink->lock_fd_ >= 0) {
+      ::close(sink->lock_fd_);
+      sink->lock_fd_ = ::open(sink->lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    }
   }
 }
 
-bool FileSink::open_locked(Failure& failure) {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+bool FileSink::open_locked(Failure& failure, bool check_tail) {
+  // A line started in the previous file cannot be finished in this one: give it up.
+  if (head_started_) {
+    const std::size_t end = buffer_.find('\n');
+    buffer_.erase(0, end == std::string::npos ? buffer_.size() : end + 1);
+    head_started_ = false;
+    if (pending_records_ > 0) --pending_records_;
+    ++stats_.records_dropped;
+    ++failure.dropped;
+  }
+  fd_ = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0 && errno == EACCES) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  }
   if (fd_ < 0) {
     ++stats_.write_errors;
     failure.set("file open failed", errno);
     return false;
   }
   struct stat st {};
-  file_size_ = ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  if (::fstat(fd_, &st) == 0) {
+    dev_ = static_cast<std::uint64_t>(st.st_dev);
+    ino_ = static_cast<std::uint64_t>(st.st_ino);
+    file_size_ = static_cast<std::uint64_t>(st.st_size);
+  } else {
+    dev_ = ino_ = file_size_ = 0;
+  }
+  if (check_interval_.count() > 0) next_check_ = std::chrono::steady_clock::now() + check_interval_;
+  // Torn tail: a writer died mid-line. Start the next record on a line of its own.
+  if (check_tail && S_ISREG(st.st_mode) && st.st_size > 0 && ends_mid_line(fd_, st.st_size)) {
+    ssize_t n = -1;
+    do {
+      n = ::write(fd_, "\n", 1);
+    } while (n < 0 && errno == EINTR);
+    ++stats_.torn_tails;
+    failure.torn_tail = true;
+    if (n == 1) {
+      ++stats_.bytes_written;
+      ++file_size_;
+    } else {
+      ++stats_.write_errors;
+      failure.set("file write failed", n < 0 ? errno : EIO);
+    }
+  }
   return true;
 }
 
-void FileSink::reopen_if_gone_locked(Failure& failure) {
+void FileSink::close_fd_locked() noexcept {
   if (fd_ >= 0) {
-    struct stat st {};
-    if (::fstat(fd_, &st) == 0) {
-      if (st.st_nlink > 0) return;  // still linked: keep writing
-    } else if (errno != EBADF) {
-      return;  // cannot tell; let the write report it
-    }
     ::close(fd_);
     fd_ = -1;
   }
-  if (open_locked(failure)) ++stats_.reopens;
 }
 
 bool FileSink::write_buffer_locked(Failure& failure) {
   if (buffer_.empty()) return true;
-  reopen_if_gone_locked(failure);
-  if (fd_ < 0) return false;
+  if (fd_ >= 0) {
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0) {
+      if (st.st_nlink == 0) {
+        close_fd_locked();  // removed: write to a new file at the path
+      } else {
+        file_size_ = static_cast<std::uint64_t>(st.st_size);  // other writers' bytes included
+      }
+    } else if (errno == EBADF) {
+      fd_ = -1;  // closed behind our back
+    }
+  }
+  if (fd_ < 0) {
+    if (!open_locked(failure, /*check_tail=*/false)) return false;
+    ++stats_.reopens;
+    if (buffer_.empty()) return true;  // the only pending line was a started one
+  }
   std::size_t off = 0;
   int err = 0;
   while (off < buffer_.size()) {
-    ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
+    const ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
       err = errno;
@@ -193,21 +330,38 @@ bool FileSink::write_buffer_locked(Failure& failure) {
   }
   stats_.bytes_written += off;
   file_size_ += off;
+  const std::size_t lines = count_newlines(buffer_.data(), off);
+  stats_.records_written += lines;
+  pending_records_ -= std::min<std::uint64_t>(pending_records_, lines);
   if (off == buffer_.size()) {
-    stats_.records_written += pending_records_;
-    pending_records_ = 0;
     buffer_.clear();
+    head_started_ = false;
     return true;
   }
-  // Keep what the kernel refused, for the next attempt.
+  // Keep what the kernel refused, for the next attempt; a line cut in two is finished first.
+  if (off > 0) head_started_ = buffer_[off - 1] != '\n';
   buffer_.erase(0, off);
   ++stats_.write_errors;
   failure.set("file write failed", err);
-  if (err == EBADF) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  if (err == EBADF) fd_ = -1;
   return false;
+}
+
+// No room after a failed write: drop the records not yet begun; a started line is kept, so the
+// file never holds half a record once the disk accepts bytes again.
+void FileSink::drop_unstarted_locked(Failure& failure) noexcept {
+  std::uint64_t dropped = pending_records_;
+  if (head_started_) {
+    const std::size_t end = buffer_.find('\n');
+    buffer_.resize(end == std::string::npos ? buffer_.size() : end + 1);
+    dropped = pending_records_ > 0 ? pending_records_ - 1 : 0;
+    pending_records_ = pending_records_ > 0 ? 1 : 0;
+  } else {
+    buffer_.clear();
+    pending_records_ = 0;
+  }
+  stats_.records_dropped += dropped;
+  failure.dropped += dropped;
 }
 
 void FileSink::sync_locked(Failure& failure) {
@@ -218,21 +372,62 @@ void FileSink::sync_locked(Failure& failure) {
   }
 }
 
-void FileSink::rotate_locked(Failure& failure) {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
+// Renamed or removed by another program: the pending bytes go to the old file (a started line
+// belongs there), then the path is opened again.
+void FileSink::check_path_locked(Failure& failure) {
+  if (fd_ < 0) return;  // the next write opens the path anyway
+  if (check_interval_.count() > 0) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_check_) return;
+    next_check_ = now + check_interval_;
   }
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == dev_ &&
+      static_cast<std::uint64_t>(st.st_ino) == ino_) {
+    return;
+  }
+  write_buffer_locked(failure);
+  close_fd_locked();
+  if (open_locked(failure, /*check_tail=*/false)) ++stats_.reopens;
+}
+
+void FileSink::rotate_if_needed_locked(std::size_t len, Failure& failure) {
+  if (max_bytes_ == 0) return;
+  struct stat now {};
+  if (fd_ >= 0 && ::fstat(fd_, &now) == 0) {
+    file_size_ = static_cast<std::uint64_t>(now.st_size);  // other processes' lines included
+  }
+  const std::uint64_t size = file_size_ + buffer_.size();
+  if (size == 0 || size + len <= max_bytes_) return;
+  write_buffer_locked(failure);  // what is pending belongs to the old file
+  // Under the lock file, look at the real state: another process may have rotated already.
+  const bool locked = lock_fd_ >= 0 && flock_retry(lock_fd_, LOCK_EX) == 0;
+  struct stat cur {};
+  struct stat live {};
+  const bool have_cur = fd_ >= 0 && ::fstat(fd_, &cur) == 0;
+  const bool same = have_cur && ::stat(path_.c_str(), &live) == 0 && live.st_dev == cur.st_dev &&
+                    live.st_ino == cur.st_ino;
+  if (!same) {
+    close_fd_locked();
+    if (open_locked(failure, /*check_tail=*/false)) ++stats_.reopens;
+  } else {
+    file_size_ = static_cast<std::uint64_t>(cur.st_size);
+  }
+  const std::uint64_t now_size = file_size_ + buffer_.size();
+  if (fd_ >= 0 && now_size > 0 && now_size + len > max_bytes_) rotate_locked(failure);
+  if (locked) (void)flock_retry(lock_fd_, LOCK_UN);
+}
+
+void FileSink::rotate_locked(Failure& failure) {
+  close_fd_locked();
   if (keep_ > 0) {
-    if (highest_archive_ < 0) {
-      // First rotation: find the highest archive left by earlier runs (probed once).
-      highest_archive_ = 0;
-      for (int i = keep_; i >= 1; --i) {
-        numbered(path_, i, rotate_to_);
-        if (::access(rotate_to_.c_str(), F_OK) == 0) {
-          highest_archive_ = i;
-          break;
-        }
+    // Find the highest archive (other processes may have rotated since the last look).
+    highest_archive_ = 0;
+    for (int i = keep_; i >= 1; --i) {
+      numbered(path_, i, rotate_to_);
+      if (::access(rotate_to_.c_str(), F_OK) == 0) {
+        highest_archive_ = i;
+        break;
       }
     }
     if (highest_archive_ >= keep_) {
@@ -253,12 +448,11 @@ void FileSink::rotate_locked(Failure& failure) {
       ++stats_.write_errors;
       failure.set("file rotation rename failed", errno);
     }
-    highest_archive_ = std::min(highest_archive_ + 1, keep_);
   } else if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
     ++stats_.write_errors;
     failure.set("file rotation delete failed", errno);
   }
-  if (open_locked(failure)) {
+  if (open_locked(failure, /*check_tail=*/false)) {
     // A rename or delete that failed leaves the old file in place; start counting from it.
     ++stats_.rotations;
   }
@@ -274,38 +468,60 @@ void FileSink::emit(const LogRecord& record) {
   Failure failure;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) return;
-    const std::size_t len = line.size();
-    if (max_bytes_ > 0) {
-      const std::uint64_t size = file_size_ + buffer_.size();
-      if (size > 0 && size + len > max_bytes_) {
-        write_buffer_locked(failure);  // what is pending belongs to the old file
-        rotate_locked(failure);
+    if (closed_) {
+      // Counted, and reported once: a record that arrives after close() is lost.
+      failure.after_close = stats_.records_dropped == 0;
+      ++stats_.records_dropped;
+    } else {
+      const std::size_t len = line.size();
+      check_path_locked(failure);
+      rotate_if_needed_locked(len, failure);
+      if (!buffer_.empty() && buffer_.size() + len > buffer_bytes_) {
+        if (!write_buffer_locked(failure) && buffer_.size() + len > buffer_bytes_) {
+          drop_unstarted_locked(failure);  // no room: the new record wins over the unstarted ones
+        }
+      }
+      if (buffer_.empty() && timer_enabled_) first_pending_ = std::chrono::steady_clock::now();
+      buffer_.append(line);
+      ++pending_records_;
+      const bool now = durability_ == FileDurability::kWriteThrough
+                           ? tl_batching != this
+                           : record.severity_number >= flush_severity_;
+      if (now) {
+        if (write_buffer_locked(failure) && durability_ == FileDurability::kBuffered) {
+          sync_locked(failure);
+        }
+      } else if (buffer_.size() >= buffer_bytes_) {
+        write_buffer_locked(failure);
       }
     }
-    if (!buffer_.empty() && buffer_.size() + len > buffer_bytes_) {
-      if (!write_buffer_locked(failure) && buffer_.size() + len > buffer_bytes_) {
-        // The retry failed and there is no room: give up on the old bytes, keep the new record.
-        stats_.records_dropped += pending_records_;
-        failure.dropped += pending_records_;
-        pending_records_ = 0;
-        buffer_.clear();
-      }
-    }
-    if (buffer_.empty() && timer_enabled_) first_pending_ = std::chrono::steady_clock::now();
-    buffer_.append(line);
-    ++pending_records_;
-    if (record.severity_number >= flush_severity_) {
-      if (write_buffer_locked(failure)) sync_locked(failure);
-    } else if (buffer_.size() >= buffer_bytes_) {
-      write_buffer_locked(failure);
-    }
+  }
+  if (failure) report(failure);
+}
+
+void FileSink::begin_batch() noexcept {
+  if (durability_ == FileDurability::kWriteThrough) tl_batching = this;
+}
+
+void FileSink::end_batch() noexcept {
+  if (tl_batching != this) return;
+  tl_batching = nullptr;
+  Failure failure;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!closed_) write_buffer_locked(failure);
   }
   if (failure) report(failure);
 }
 
 void FileSink::report(const Failure& failure) const noexcept {
   try {
+    if (failure.torn_tail) {
+      detail::report_internal(kSeverityWarn,
+                              "file sink found a partial last line (a writer died mid-record); "
+                              "the next record starts on a new line",
+                              {{"sink.id", std::string_view(id_)}});
+    }
     if (failure.what != nullptr) {
       detail::report_sink_error(id_, failure.what, error_text(failure.err));
     }
@@ -313,6 +529,10 @@ void FileSink::report(const Failure& failure) const noexcept {
       detail::report_internal(
           kSeverityError, "file sink dropped records after a write failure",
           {{"sink.id", std::string_view(id_)}, {"records.dropped", failure.dropped}});
+    }
+    if (failure.after_close) {
+      detail::report_internal(kSeverityWarn, "file sink dropped a record emitted after close()",
+                              {{"sink.id", std::string_view(id_)}});
     }
   } catch (...) {
     // error_text may throw bad_alloc; nothing more can be done.
@@ -324,10 +544,12 @@ FlushResult FileSink::flush(std::chrono::milliseconds /*timeout*/) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return FlushResult::ok();
+    check_path_locked(failure);
     if (write_buffer_locked(failure)) sync_locked(failure);
   }
   if (!failure) return FlushResult::ok();
   report(failure);
+  if (failure.what == nullptr && failure.dropped == 0) return FlushResult::ok();
   std::string error =
       failure.what != nullptr ? std::string(failure.what) : std::string("records dropped");
   if (failure.what != nullptr) error += ": " + error_text(failure.err);
@@ -345,16 +567,33 @@ void FileSink::close() {
       stats_.records_dropped += pending_records_;
       failure.dropped += pending_records_;
       pending_records_ = 0;
-      buffer_.clear();
     }
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
+    buffer_.clear();
+    head_started_ = false;
+    close_fd_locked();
+    if (lock_fd_ >= 0) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
     }
   }
   timer_cv_.notify_all();
   if (timer_.joinable() && timer_.get_id() != std::this_thread::get_id()) timer_.join();
   if (failure) report(failure);
+}
+
+bool FileSink::reopen() {
+  Failure failure;
+  bool ok = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return false;
+    write_buffer_locked(failure);  // pending bytes belong to the old file
+    close_fd_locked();
+    ok = open_locked(failure, /*check_tail=*/true);
+    if (ok) ++stats_.reopens;
+  }
+  if (failure) report(failure);
+  return ok;
 }
 
 FileSinkStats FileSink::stats() const {
@@ -386,6 +625,63 @@ void FileSink::timer_loop() {
       lock.lock();
     }
   }
+}
+
+// A bounded try-lock for the crash handler: the holder is either another thread, which lets go
+// within microseconds, or the crashed thread itself, which never will (then: give up).
+bool FileSink::emergency_lock() noexcept {
+  for (int i = 0; i < kEmergencyLockTries; ++i) {
+    if (mutex_.try_lock()) return true;
+    const struct timespec pause { 0, 1000 * 1000 };
+    ::nanosleep(&pause, nullptr);
+  }
+  return false;
+}
+
+// Crash handler only. write_buffer_locked() uses fstat/open/pread/write and moves bytes within
+// the reserved buffer: no allocation, no lock; nothing is reported (no logging in a handler).
+void FileSink::emergency_flush() noexcept {
+  if (!emergency_lock()) return;
+  if (!closed_ && !buffer_.empty()) {
+    Failure ignored;
+    (void)write_buffer_locked(ignored);
+  }
+  mutex_.unlock();
+}
+
+bool FileSink::emergency_emit(const LogRecord& record) noexcept {
+  if (record.severity_number < min_severity_) return true;
+  std::string& line = emergency_line();
+  line.clear();
+  try {
+    append_jsonl_record(record, line);
+    line.push_back('\n');
+  } catch (...) {
+    return false;
+  }
+  if (!emergency_lock()) return false;
+  bool ok = false;
+  Failure ignored;
+  if (!closed_ && write_buffer_locked(ignored) && fd_ >= 0) {
+    std::size_t off = 0;
+    while (off < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      off += static_cast<std::size_t>(n);
+    }
+    stats_.bytes_written += off;
+    file_size_ += off;
+    ok = off == line.size();
+    if (ok) {
+      ++stats_.records_written;
+    } else {
+      ++stats_.records_dropped;
+      ++stats_.write_errors;
+    }
+  }
+  mutex_.unlock();
+  return ok;
 }
 
 std::shared_ptr<Sink> make_file_sink(const FileSinkOptions& options) {

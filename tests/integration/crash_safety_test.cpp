@@ -23,7 +23,7 @@ TEST(CrashSafety, ExitDrainsAsyncFileSink) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     // A slow-ish configuration on purpose: a small queue that blocks, a big file buffer.
-    auto file = dl::make_file_sink({.path = path, .buffer_bytes = 1 << 20, .flush_interval = std::chrono::milliseconds(0)});
+    auto file = dl::make_file_sink({.path = path, .durability = dl::FileDurability::kBuffered, .buffer_bytes = 1 << 20, .flush_interval = std::chrono::milliseconds(0)});
     auto async = dl::make_async_sink(file, {.queue_capacity = 256});
     dl::ConfigureOptions options;
     options.sinks = dl::SinkList{async};

@@ -118,6 +118,7 @@ dl::FileSinkOptions rotating(const std::string& path, int keep) {
   o.path = path;
   o.max_bytes = kMaxBytes;
   o.keep = keep;
+  o.durability = dl::FileDurability::kBuffered;
   o.buffer_bytes = 4096;  // smaller than max_bytes, so buffer-full writes and rotations interleave
   return o;
 }

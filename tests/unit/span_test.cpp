@@ -30,6 +30,8 @@ const SpanId kSpan = SpanId::from_hex("0123456789abcdef");
 class SpanTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    dagstack::logger::prepare_stacktraces(
+        /*wait=*/true);  // record_exception does not wait for the debug info
     Logger::reset();
     sink_ = std::make_shared<InMemorySink>(1000);
     ConfigureOptions o;
@@ -245,7 +247,8 @@ TEST_F(SpanTest, RecordExceptionMarksErrorAndAddsExceptionAttributes) {
   EXPECT_EQ(str(end, "exception.message"), "quota exceeded");
   const std::string stack = str(end, "exception.stacktrace");
   EXPECT_NE(stack.find("fail_inside_span_named_function"), std::string::npos) << stack;
-  EXPECT_EQ(stack.find("record_exception"), std::string::npos) << stack;  // library frames are left out
+  EXPECT_EQ(stack.find("record_exception"), std::string::npos)
+      << stack;  // library frames are left out
 }
 
 TEST_F(SpanTest, RecordExceptionKeepsAnExplicitMessageAndTakesExceptionPtr) {
@@ -429,13 +432,15 @@ TEST_F(SpanTest, HttpHopContinuesTheTrace) {
     client_span = call.span_id();
     headers = inject_w3c_headers(Context::current());
   }
-  EXPECT_EQ(headers.traceparent, "00-" + client_trace.to_hex() + "-" + client_span.to_hex() + "-01");
+  EXPECT_EQ(headers.traceparent,
+            "00-" + client_trace.to_hex() + "-" + client_span.to_hex() + "-01");
   EXPECT_EQ(headers.baggage, "tenant.id=acme");
   // Server (another thread here): the request's context parents the handler span.
   SpanId server_parent;
   TraceId server_trace;
   std::thread server([&] {
-    ScopedContext incoming(from_w3c_headers(headers.traceparent, headers.tracestate, headers.baggage));
+    ScopedContext incoming(
+        from_w3c_headers(headers.traceparent, headers.tracestate, headers.baggage));
     Span handler("handle_request", {.kind = "server"});
     server_parent = handler.parent_span_id();
     server_trace = handler.trace_id();

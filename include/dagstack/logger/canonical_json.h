@@ -16,6 +16,12 @@ namespace dagstack::logger {
 // functions below that return bool write `null` in their place and return false; the throwing
 // variants throw std::invalid_argument instead.
 
+// Depth cap: an array or map nested deeper than kMaxJsonDepth levels (the outermost container
+// is level 1) is written as the string kDepthMarker instead, so that no value, however deep, can
+// exhaust the stack of the thread that encodes it. Not an error: the functions return true.
+inline constexpr int kMaxJsonDepth = 256;
+inline constexpr std::string_view kDepthMarker = "[dagstack: nested deeper than 256 levels]";
+
 // Appends the canonical text of `v` to `out`. Returns false if a non-finite double was replaced.
 bool append_canonical_json(const Value& v, std::string& out);
 // Appends the canonical text of a viewed value.

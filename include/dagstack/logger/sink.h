@@ -61,6 +61,22 @@ class Sink {
 
   // Early-drop hint asked before emit: false means the sink would ignore this severity.
   virtual bool supports_severity(int /*severity_number*/) const noexcept { return true; }
+
+  // Brackets a run of emit() calls made by one thread (an AsyncSink writer's batch): between
+  // begin_batch() and end_batch() a sink may hold that thread's records and hand them on
+  // together at end_batch(). Default: nothing (every emit stands alone).
+  virtual void begin_batch() noexcept {}
+  virtual void end_batch() noexcept {}
+
+  // Called by the crash handler (a fatal signal or std::terminate, see crash_handler.h), possibly
+  // while other threads still run and with this sink's locks held by the crashing thread: hands
+  // on what the sink holds in memory, best effort, with async-signal-safe code (no blocking lock,
+  // no allocation) and within a bounded time. Default: nothing.
+  virtual void emergency_flush() noexcept {}
+
+  // Also for the crash handler: writes one record at once under the same rules as
+  // emergency_flush(). Returns false when the record was not written (default: not supported).
+  virtual bool emergency_emit(const LogRecord& /*record*/) noexcept { return false; }
 };
 
 }  // namespace dagstack::logger

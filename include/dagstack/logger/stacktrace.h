@@ -17,6 +17,13 @@ namespace dagstack::logger {
 // Frames of this library are left out. Returns "" when no stack can be captured. Thread-safe.
 std::string current_stacktrace();
 
+// Loads the debug info that stack traces are symbolised with, on a background thread (it takes
+// 0.1-0.4 s for a large program). Done by itself at the first trace; call it at start-up so that
+// the first exception a process logs is fully symbolised. Logger::exception never waits for it
+// (until it is ready, its traces name frames by dladdr(): exported symbols, module+offset);
+// current_stacktrace() does. With `wait`, returns once it is ready. Thread-safe.
+void prepare_stacktraces(bool wait = false);
+
 namespace detail {
 // Raw return addresses of the calling thread's stack, innermost first (cheap: no symbols).
 std::vector<std::uintptr_t> capture_stack_frames();
@@ -35,6 +42,8 @@ class StacktraceCarrier {
   // The throw site's stack, symbolised on each call (symbolisation is deferred to here, so the
   // throw itself only records return addresses).
   std::string stacktrace() const { return detail::symbolize_stack_frames(frames_); }
+  // The throw site's raw return addresses, innermost first.
+  const std::vector<std::uintptr_t>& frames() const noexcept { return frames_; }
   // The type that was thrown (the carrier's own type is an implementation detail).
   const std::type_info& thrown_type() const noexcept { return *type_; }
 

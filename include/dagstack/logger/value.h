@@ -18,7 +18,8 @@ namespace dagstack::logger {
 //
 // A recursive JSON value: null, bool, int64, double, string (UTF-8), array or string-keyed map.
 // Integers and doubles are distinct alternatives (`1` and `1.0` encode differently) and a bool
-// never converts to a number. Thread-compatible: concurrent const access is safe.
+// never converts to a number. Copy, assignment and destruction are iterative (any depth); the
+// comparison operator recurses. Thread-compatible: concurrent const access is safe.
 class Value {
  public:
   using Array = std::vector<Value>;
@@ -46,6 +47,34 @@ class Value {
   // Any string-keyed map of convertible values becomes a map.
   template <typename T, typename C>
   Value(const std::map<std::string, T, C>& m) : data_(Map(m.begin(), m.end())) {}  // NOLINT
+
+  // Copying and destroying work with an explicit stack, not recursion, so a value nested a
+  // million levels deep copies and frees without exhausting the thread's stack.
+  Value(const Value& other) {
+    if (other.is_array() || other.is_map()) {
+      copy_nested(other);
+    } else {
+      data_ = other.data_;
+    }
+  }
+  Value(Value&& other) noexcept = default;
+  Value& operator=(const Value& other) {
+    if (this != &other) {
+      Value copy(other);
+      data_.swap(copy.data_);  // the old contents go with `copy`
+    }
+    return *this;
+  }
+  Value& operator=(Value&& other) noexcept {
+    if (this != &other) {
+      Value taken(std::move(other));
+      data_.swap(taken.data_);
+    }
+    return *this;
+  }
+  ~Value() {
+    if (is_array() || is_map()) release_nested();
+  }
 
   // Builds an array from a braced list: Value::array({1, "two", 3.0}).
   static Value array(std::initializer_list<Value> items) { return Value(Array(items)); }
@@ -79,6 +108,9 @@ class Value {
   friend bool operator==(const Value& a, const Value& b) noexcept { return a.data_ == b.data_; }
 
  private:
+  void copy_nested(const Value& other);
+  void release_nested() noexcept;
+
   template <typename T>
   static std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Map>
   to_int_or_double(T v) noexcept {

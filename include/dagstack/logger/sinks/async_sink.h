@@ -38,7 +38,8 @@ struct AsyncSinkOptions {
 
 // Counters kept by an AsyncSink (monotonic). Once the queue has drained (after flush(), or after
 // close() once no emit is running), enqueued == delivered + dropped_oldest + dropped_on_close +
-// dropped_errors, and every emit before close() counts in enqueued or dropped_newest.
+// dropped_errors, and every emit before close() counts in enqueued or dropped_newest. A close()
+// that times out reports the records it abandons ("records.abandoned") on the internal channel.
 struct AsyncSinkStats {
   std::uint64_t enqueued = 0;          // records accepted into the queue
   std::uint64_t delivered = 0;         // records handed to the inner sink's emit
@@ -48,8 +49,9 @@ struct AsyncSinkStats {
   std::uint64_t dropped_on_close = 0;  // queued records close() discarded (drain timeout, or
                                        // enqueued while close() was stopping the writer)
   std::uint64_t dropped_errors = 0;    // records that could not be copied (out of memory)
-  std::uint64_t inner_errors = 0;      // exceptions thrown by the inner sink's emit
-  std::uint64_t queued = 0;            // records in the queue now (approximate)
+  std::uint64_t dropped_after_close = 0;  // emits after close() (not in enqueued)
+  std::uint64_t inner_errors = 0;         // exceptions thrown by the inner sink's emit
+  std::uint64_t queued = 0;               // records in the queue now (approximate)
 };
 
 // AsyncSink
@@ -79,6 +81,11 @@ struct AsyncSinkStats {
 // record the slot has held (at least 256 bytes; arenas over 64 KiB are released after use):
 // about 3.6 MB for the defaults once every slot has been used.
 //
+// Each batch the writer takes is bracketed by inner->begin_batch() / end_batch(), so a durable
+// FileSink writes the whole batch in one write(2). On a crash (see crash_handler.h) the queue is
+// drained into the inner sink; after _Exit or SIGKILL the queued records (at most
+// queue_capacity + batch_size) are lost.
+//
 // fork(): in the child, an inherited AsyncSink has no writer thread, so it hands records straight
 // to the inner sink (synchronously); records queued before the fork are the parent's to deliver.
 //
@@ -95,6 +102,10 @@ class AsyncSink final : public Sink {
   void close() override;
   // Asks the inner sink.
   bool supports_severity(int severity_number) const noexcept override;
+  // Crash handler only: hands every queued record to the inner sink's emergency_emit() (the
+  // writer's batch in progress is finished first, waited for at most 500 ms), then calls the
+  // inner sink's emergency_flush().
+  void emergency_flush() noexcept override;
 
   // Records refused because the queue was full (see AsyncSinkStats::dropped_newest).
   std::uint64_t dropped_newest() const noexcept;

@@ -16,11 +16,14 @@ namespace dagstack::logger {
 //
 // Keeps the last `capacity` records (the oldest is dropped when full) as owning copies, for tests
 // of code that logs. id "in-memory:cap=<N>#<seq>" with a process-wide sequence. After close()
-// emits are ignored but the records stay readable. Thread-safe.
+// emits are ignored but the records stay readable. Thread-safe. fork(): in the child, a lock held
+// by another thread at the fork is re-initialised (the records it guarded are then replaced by an
+// empty list, as that thread may have left them half-changed), so the child can log.
 class InMemorySink final : public Sink {
  public:
   // `capacity` 0 is raised to 1.
   explicit InMemorySink(std::size_t capacity = 1000, int min_severity = kSeverityTrace);
+  ~InMemorySink() override;
 
   std::string_view id() const noexcept override { return id_; }
   void emit(const LogRecord& record) override;
@@ -41,6 +44,8 @@ class InMemorySink final : public Sink {
   void clear();
 
  private:
+  static void after_fork_child() noexcept;
+
   const std::size_t capacity_;
   const int min_severity_;
   std::string id_;

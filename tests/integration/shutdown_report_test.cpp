@@ -1,0 +1,111 @@
+// Losses at shutdown reach stderr: a process that returns from main (std::exit) with a slow
+// sink behind an AsyncSink reports the undelivered and abandoned records on the internal
+// channel's console sink, which shutdown() closes last. Emits after close are counted.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "dagstack/logger.hpp"
+
+namespace dl = dagstack::logger;
+
+namespace {
+
+// Takes 2 ms per record.
+class SlowSink final : public dl::Sink {
+ public:
+  std::string_view id() const noexcept override { return "slow"; }
+  void emit(const dl::LogRecord& /*record*/) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  dl::FlushResult flush(std::chrono::milliseconds /*timeout*/) override {
+    return dl::FlushResult::ok();
+  }
+  void close() override {}
+};
+
+}  // namespace
+
+// Runs a child that logs 2000 records into AsyncSink(slow sink) and then either exits (the
+// exit-time handlers close the sinks) or calls shutdown() itself; returns its stderr.
+std::string run_child(bool explicit_shutdown) {
+  const std::string err_path = (std::filesystem::temp_directory_path() /
+                                ("dagstack-shutdown-" + std::to_string(::getpid()) + ".stderr"))
+                                   .string();
+  const pid_t pid = ::fork();
+  if (pid < 0) return "fork failed";
+  if (pid == 0) {
+    const int fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, STDERR_FILENO);
+    dl::Logger::reset();  // the internal channel's console sink on (the new) stderr
+    auto async = dl::make_async_sink(std::make_shared<SlowSink>(),
+                                     {.shutdown_timeout = std::chrono::milliseconds(200)});
+    dl::ConfigureOptions o;
+    o.sinks = dl::SinkList{async};
+    dl::configure(o);
+    for (int i = 0; i < 2000; ++i) dl::Logger::get("app").info("r", {{"i", i}});
+    if (explicit_shutdown) (void)dl::shutdown(std::chrono::milliseconds(300));
+    std::exit(0);  // returning from main: the exit-time shutdown must report the loss
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::ifstream in(err_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::filesystem::remove(err_path);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "child failed";
+  return ss.str();
+}
+
+TEST(ShutdownReport, ExitWithASlowSinkReportsTheLossOnStderr) {
+  const std::string err = run_child(false);
+  EXPECT_NE(err.find("async sink writer did not stop within shutdown_timeout"), std::string::npos)
+      << err;
+  const auto at = err.find("\"records.abandoned\":");
+  ASSERT_NE(at, std::string::npos) << err;
+  const long abandoned = std::strtol(err.c_str() + at + 20, nullptr, 10);
+  std::printf("[ shutdown ] abandoned %ld of 2000 records, reported on stderr\n", abandoned);
+  EXPECT_GT(abandoned, 0);
+  EXPECT_LT(abandoned, 2000) << "the writer's batch in progress is delivered, not abandoned";
+}
+
+// shutdown() closes the internal channel's console last: the flush timeout and the abandoned
+// queue are both reported on stderr.
+TEST(ShutdownReport, ExplicitShutdownReportsBeforeClosingTheInternalChannel) {
+  const std::string err = run_child(true);
+  EXPECT_NE(err.find("shutdown: a sink did not deliver everything"), std::string::npos) << err;
+  // Either the writer stopped in time and counted what it discarded, or it did not and close()
+  // reported what it left behind.
+  EXPECT_TRUE(err.find("async sink abandoned queued records at close") != std::string::npos ||
+              err.find("\"records.abandoned\":") != std::string::npos)
+      << err;
+}
+
+TEST(ShutdownReport, EmitsAfterCloseAreCounted) {
+  auto inner = std::make_shared<dl::InMemorySink>(10);
+  auto async = dl::make_async_sink(inner);
+  async->close();
+  dl::LogRecord r;
+  r.body = "late";
+  async->emit(r);
+  async->emit(r);
+  EXPECT_EQ(async->stats().dropped_after_close, 2u);
+
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("dagstack-late-" + std::to_string(::getpid()) + ".jsonl");
+  dl::FileSink file({.path = path.string()});
+  file.close();
+  file.emit(r);
+  EXPECT_EQ(file.stats().records_dropped, 1u);
+  std::filesystem::remove(path);
+}
