@@ -139,6 +139,7 @@ __attribute__((noinline)) ExceptionInfo describe_exception(const std::exception_
 
 void Logger::exception(const std::exception& e, AttributeSpan attrs, SourceLocation loc) noexcept {
   if (!is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
   try {
     detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e), attrs,
                            nullptr, &loc);
@@ -150,6 +151,7 @@ void Logger::exception(const std::exception& e, AttributeSpan attrs, SourceLocat
 void Logger::exception_impl(const std::exception* e, const std::exception_ptr* ep, AttrValue body,
                             AttributeSpan attrs, const SourceLocation& loc) const noexcept {
   if (!is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
   try {
     detail::emit_exception(
         node_.get(), use_context_, nullptr,
@@ -163,6 +165,7 @@ void Logger::exception_impl(const std::exception* e, const std::exception_ptr* e
 void Logger::exception_ctx(const Context& ctx, const std::exception& e, AttributeSpan attrs,
                            SourceLocation loc) noexcept {
   if (!is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
   try {
     detail::emit_exception(node_.get(), use_context_, &ctx, detail::describe_exception(e), attrs,
                            nullptr, &loc);
@@ -173,6 +176,7 @@ void Logger::exception_ctx(const Context& ctx, const std::exception& e, Attribut
 
 void Logger::exception(std::exception_ptr e, AttributeSpan attrs, SourceLocation loc) noexcept {
   if (!e || !is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
   try {
     detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e), attrs,
                            nullptr, &loc);

@@ -299,9 +299,6 @@ TEST(W3CContextTest, InjectSkipsInvalidKeysAndKeepsWithinLimits) {
   EXPECT_EQ(sized, "small=s");  // the oversized member is dropped, the rest still sent
 }
 
-}  // namespace
-}  // namespace dagstack::logger
-
 // ---- receiver leniency and properties (as the other dagstack bindings do) --------------------
 
 TEST(W3CContextTest, BaggageKeepsTheValidMembers) {
@@ -332,9 +329,12 @@ TEST(W3CContextTest, BaggagePropertiesSurviveReInjection) {
 }
 
 TEST(W3CContextTest, TraceparentWithTrailingOrLeadingWhitespaceIsAccepted) {
-  for (const std::string tp : {std::string(kValid) + " ", std::string(kValid) + "\t \t",
-                               " " + std::string(kValid), "\t" + std::string(kValid) + " "}) {
+  for (const std::string& tp : {std::string(kValid) + " ", std::string(kValid) + "\t \t",
+                                " " + std::string(kValid), "\t" + std::string(kValid) + " "}) {
     EXPECT_NO_THROW(w3c::parse_traceparent(tp)) << "'" << tp << "'";
     EXPECT_TRUE(from_w3c_headers(tp).has_span()) << "'" << tp << "'";
   }
 }
+
+}  // namespace
+}  // namespace dagstack::logger

@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@
 #include "dagstack/logger/severity.h"
 #include "dagstack/logger/sink.h"
 #include "dagstack/logger/source_location.h"
+#include "dagstack/logger/subscription.h"
 
 namespace dagstack::logger {
 
@@ -26,6 +29,7 @@ struct Node;
 // The level gate's storage; defined here so the gate inlines into the caller.
 struct NodeGate {
   std::atomic<int> min_severity{kSeverityInfo};
+  std::atomic<bool> backtrace{false};  // a backtrace ring keeps records below the level
 };
 }  // namespace detail
 
@@ -57,7 +61,8 @@ consteval void check_placeholders(std::string_view s, std::size_t nargs) {
     ++i;
     if (i < s.size() && s[i] >= '0' && s[i] <= '9') {
       std::size_t n = 0;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') n = n * 10 + static_cast<std::size_t>(s[i++] - '0');
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        n = n * 10 + static_cast<std::size_t>(s[i++] - '0');
       if (n + 1 > manual) manual = n + 1;
     } else if (i < s.size() && (s[i] == '}' || s[i] == ':')) {
       ++automatic;
@@ -118,52 +123,60 @@ using FormatString = detail::BasicFormatString<std::type_identity_t<Args>...>;
 // (followed by DAGSTACK_DETAIL_COMMA) or nothing; `gate_` is the severity the level gate
 // tests, `sev_` the one emitted.
 #define DAGSTACK_DETAIL_COMMA ,
-#define DAGSTACK_DETAIL_FMT_EMITTERS(name_, lead_, gate_, sev_)                      \
-  template <typename... Args>                                                    \
-  requires detail::FormatArguments<Args...>                                     \
-  void name_(lead_ FormatString<Args...> f, Args&&... args) noexcept {           \
-    if (is_enabled(gate_))                                                       \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(args...), {}, f.loc);  \
-  }                                                                              \
-  template <typename A1>                                                                  \
-  void name_(lead_ FormatString<A1> f, A1&& a1, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1), attrs, f.loc); \
-  } \
-  template <typename A1, typename A2>                                                                  \
-  void name_(lead_ FormatString<A1, A2> f, A1&& a1, A2&& a2, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2), attrs, f.loc); \
-  } \
-  template <typename A1, typename A2, typename A3>                                                                  \
-  void name_(lead_ FormatString<A1, A2, A3> f, A1&& a1, A2&& a2, A3&& a3, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3), attrs, f.loc); \
-  } \
-  template <typename A1, typename A2, typename A3, typename A4>                                                                  \
-  void name_(lead_ FormatString<A1, A2, A3, A4> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4), attrs, f.loc); \
-  } \
-  template <typename A1, typename A2, typename A3, typename A4, typename A5>                                                                  \
-  void name_(lead_ FormatString<A1, A2, A3, A4, A5> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5), attrs, f.loc); \
-  } \
-  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6>                                                                  \
-  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6), attrs, f.loc); \
-  } \
-  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6, typename A7>                                                                  \
-  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6, A7> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6, a7), attrs, f.loc); \
-  } \
-  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6, typename A7, typename A8>                                                                  \
-  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6, A7, A8> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, AttributeSpan attrs) noexcept { \
-    if (is_enabled(gate_))                                                      \
-      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6, a7, a8), attrs, f.loc); \
+#define DAGSTACK_DETAIL_FMT_EMITTERS(name_, lead_, gate_, sev_)                                    \
+  template <typename... Args>                                                                      \
+  requires detail::FormatArguments<Args...>                                                        \
+  void name_(lead_ FormatString<Args...> f, Args&&... args) noexcept {                             \
+    if (accepts(gate_)) format_emit_impl(sev_, f.str, fmt::make_format_args(args...), {}, f.loc);  \
+  }                                                                                                \
+  template <typename A1>                                                                           \
+  void name_(lead_ FormatString<A1> f, A1&& a1, AttributeSpan attrs) noexcept {                    \
+    if (accepts(gate_)) format_emit_impl(sev_, f.str, fmt::make_format_args(a1), attrs, f.loc);    \
+  }                                                                                                \
+  template <typename A1, typename A2>                                                              \
+  void name_(lead_ FormatString<A1, A2> f, A1&& a1, A2&& a2, AttributeSpan attrs) noexcept {       \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2), attrs, f.loc);                  \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3>                                                 \
+  void name_(lead_ FormatString<A1, A2, A3> f, A1&& a1, A2&& a2, A3&& a3,                          \
+             AttributeSpan attrs) noexcept {                                                       \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3), attrs, f.loc);              \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4>                                    \
+  void name_(lead_ FormatString<A1, A2, A3, A4> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,             \
+             AttributeSpan attrs) noexcept {                                                       \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4), attrs, f.loc);          \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5>                       \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,         \
+             A5&& a5, AttributeSpan attrs) noexcept {                                              \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5), attrs, f.loc);      \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6>          \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,     \
+             A5&& a5, A6&& a6, AttributeSpan attrs) noexcept {                                     \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6), attrs, f.loc);  \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6,          \
+            typename A7>                                                                           \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6, A7> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, \
+             A5&& a5, A6&& a6, A7&& a7, AttributeSpan attrs) noexcept {                            \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6, a7), attrs,      \
+                       f.loc);                                                                     \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6,          \
+            typename A7, typename A8>                                                              \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6, A7, A8> f, A1&& a1, A2&& a2, A3&& a3,      \
+             A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, AttributeSpan attrs) noexcept {          \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6, a7, a8), attrs,  \
+                       f.loc);                                                                     \
   }
 
 class ScopedSinks;
@@ -187,44 +200,69 @@ class Logger {
 
   // The logger's dotted name ("" for the root).
   const std::string& name() const noexcept;
+  // The instrumentation scope version given to get() ("" when none was given); detached
+  // children report their parent's.
+  std::string version() const;
+
+  // A callback for configuration changes, as in the other dagstack bindings.
+  using ReconfigureCallback = std::function<void(const Logger&)>;
+  // Registers `callback` for watch-based reconfiguration. None exists yet, so the returned
+  // Subscription is inactive (path "logger:<name>", inactive_reason says why), the callback is
+  // never called, and a `subscription_without_watch` warning goes to the internal channel.
+  Subscription on_reconfigure(ReconfigureCallback callback) const;
 
   // True when a record at `severity_number` passes this logger's level (one relaxed load).
   bool is_enabled(int severity_number) const noexcept {
     return severity_number >= gate_->min_severity.load(std::memory_order_relaxed);
   }
+  // True when an emit at `severity_number` does anything: it passes the level, or a backtrace
+  // ring keeps it (enable_backtrace). The emit methods and DAGSTACK_LOG_* macros test this.
+  bool accepts(int severity_number) const noexcept {
+    return is_enabled(severity_number) || gate_->backtrace.load(std::memory_order_relaxed);
+  }
+
+  // Backtrace ring (opt-in, per logger handle's node): records below the level are kept, up to
+  // `capacity` (the oldest dropped first), with their time, context and call site; when this
+  // logger emits an ERROR-or-worse record, the kept records are emitted first, in order, at
+  // their own severities and times, and the ring empties. `capacity` 0 turns it off.
+  void enable_backtrace(std::size_t capacity) const;
+  // Turns the ring off and drops what it kept.
+  void disable_backtrace() const;
+  // Emits the kept records now, in order, and empties the ring; returns how many. Never throws.
+  std::size_t dump_backtrace() const noexcept;
 
   // Emit at the bucket baselines 1, 5, 9, 13, 17, 21. `attrs` may be a braced list:
   // `log.info("paid", {{"order.id", 42}, {"currency", "EUR"}})`. The call site's location is
   // added as code.* attributes when configured. Never throws.
   void trace(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityTrace)) emit_impl(kSeverityTrace, nullptr, body, attrs, loc);
+    if (accepts(kSeverityTrace)) emit_impl(kSeverityTrace, nullptr, body, attrs, loc);
   }
   void debug(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityDebug)) emit_impl(kSeverityDebug, nullptr, body, attrs, loc);
+    if (accepts(kSeverityDebug)) emit_impl(kSeverityDebug, nullptr, body, attrs, loc);
   }
   void info(AttrValue body, AttributeSpan attrs = {},
             SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityInfo)) emit_impl(kSeverityInfo, nullptr, body, attrs, loc);
+    if (accepts(kSeverityInfo)) emit_impl(kSeverityInfo, nullptr, body, attrs, loc);
   }
   void warn(AttrValue body, AttributeSpan attrs = {},
             SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityWarn)) emit_impl(kSeverityWarn, nullptr, body, attrs, loc);
+    if (accepts(kSeverityWarn)) emit_impl(kSeverityWarn, nullptr, body, attrs, loc);
   }
   void error(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityError)) emit_impl(kSeverityError, nullptr, body, attrs, loc);
+    if (accepts(kSeverityError)) emit_impl(kSeverityError, nullptr, body, attrs, loc);
   }
   void fatal(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityFatal)) emit_impl(kSeverityFatal, nullptr, body, attrs, loc);
+    if (accepts(kSeverityFatal)) emit_impl(kSeverityFatal, nullptr, body, attrs, loc);
   }
   // Emit at any number; numbers outside [1, 24] are clamped and reported on the internal
   // channel.
   void log(int severity_number, AttrValue body, AttributeSpan attrs = {},
            SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(clamp_severity(severity_number)))
+    if (accepts(clamp_severity(severity_number)))
       emit_impl(severity_number, nullptr, body, attrs, loc);
   }
 
@@ -241,38 +279,38 @@ class Logger {
   DAGSTACK_DETAIL_FMT_EMITTERS(error, , kSeverityError, kSeverityError)
   DAGSTACK_DETAIL_FMT_EMITTERS(fatal, , kSeverityFatal, kSeverityFatal)
   // At any number: `log.log(10, "retry {}", n, {{"k", 1}})`.
-  DAGSTACK_DETAIL_FMT_EMITTERS(log, int severity_number DAGSTACK_DETAIL_COMMA, clamp_severity(severity_number),
-                               severity_number)
+  DAGSTACK_DETAIL_FMT_EMITTERS(log, int severity_number DAGSTACK_DETAIL_COMMA,
+                               clamp_severity(severity_number), severity_number)
 
   // Explicit-context variants: the trace ids and baggage come from `ctx` only, never from the
   // thread's current context, whatever auto_inject_trace_context says.
   void trace_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
-           SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityTrace)) emit_impl(kSeverityTrace, &ctx, body, attrs, loc);
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityTrace)) emit_impl(kSeverityTrace, &ctx, body, attrs, loc);
   }
   void debug_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
-           SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityDebug)) emit_impl(kSeverityDebug, &ctx, body, attrs, loc);
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityDebug)) emit_impl(kSeverityDebug, &ctx, body, attrs, loc);
   }
   void info_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
-          SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityInfo)) emit_impl(kSeverityInfo, &ctx, body, attrs, loc);
+                SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityInfo)) emit_impl(kSeverityInfo, &ctx, body, attrs, loc);
   }
   void warn_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
-          SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityWarn)) emit_impl(kSeverityWarn, &ctx, body, attrs, loc);
+                SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityWarn)) emit_impl(kSeverityWarn, &ctx, body, attrs, loc);
   }
   void error_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
-           SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityError)) emit_impl(kSeverityError, &ctx, body, attrs, loc);
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityError)) emit_impl(kSeverityError, &ctx, body, attrs, loc);
   }
   void fatal_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
-           SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityFatal)) emit_impl(kSeverityFatal, &ctx, body, attrs, loc);
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityFatal)) emit_impl(kSeverityFatal, &ctx, body, attrs, loc);
   }
   void log_ctx(const Context& ctx, int severity_number, AttrValue body, AttributeSpan attrs = {},
                SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(clamp_severity(severity_number)))
+    if (accepts(clamp_severity(severity_number)))
       emit_impl(severity_number, &ctx, body, attrs, loc);
   }
 
@@ -357,6 +395,8 @@ class Logger {
  private:
   void emit_impl(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
                  const SourceLocation& loc) const noexcept;
+  void backtrace_store(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
+                       const SourceLocation& loc) const noexcept;
   void exception_impl(const std::exception* e, const std::exception_ptr* ep, AttrValue body,
                       AttributeSpan attrs, const SourceLocation& loc) const noexcept;
   void format_emit_impl(int severity, fmt::string_view f, fmt::format_args args,
@@ -403,10 +443,10 @@ class ScopedSinks {
 #ifndef DAGSTACK_LOG_ACTIVE_LEVEL
 #define DAGSTACK_LOG_ACTIVE_LEVEL 1
 #endif
-#define DAGSTACK_LOG_AT(lg_, level_, ...)                                             \
-  do {                                                                                \
-    if ((level_) >= DAGSTACK_LOG_ACTIVE_LEVEL && (lg_).is_enabled(level_))            \
-      (lg_).log(level_, __VA_ARGS__);                                                 \
+#define DAGSTACK_LOG_AT(lg_, level_, ...)                               \
+  do {                                                                  \
+    if ((level_) >= DAGSTACK_LOG_ACTIVE_LEVEL && (lg_).accepts(level_)) \
+      (lg_).log(level_, __VA_ARGS__);                                   \
   } while (false)
 #define DAGSTACK_LOG_TRACE(lg_, ...) \
   DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityTrace, __VA_ARGS__)
