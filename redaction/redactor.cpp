@@ -2,6 +2,7 @@
 #include "redaction/redactor.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "dagstack/logger/config_error.h"
@@ -12,13 +13,60 @@ namespace {
 
 char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-// Compares from the end: most keys differ from a suffix in their last character.
+// The lowercase ASCII letter a non-ASCII key character stands for when the key is matched, or 0.
+// Suffixes are lowercase ASCII, so only characters whose lowercase or simple case folding is an
+// ASCII letter can take part in a match: U+212A KELVIN SIGN -> k (lowercase in Python, Go, TS;
+// simple folding), U+017F LATIN SMALL LONG S -> s (simple folding), U+0130 LATIN CAPITAL I WITH
+// DOT ABOVE -> i (Go's strings.ToLower).
+char ascii_for(std::uint32_t cp) noexcept {
+  switch (cp) {
+    case 0x212A: return 'k';
+    case 0x017F: return 's';
+    case 0x0130: return 'i';
+    default: return 0;
+  }
+}
+
+// The character ending at key[0, end): its ASCII match letter (or 0 for any other non-ASCII
+// character) and its length in bytes (at least 1; invalid UTF-8 counts byte by byte).
+char last_char(std::string_view key, std::size_t end, std::size_t& len) noexcept {
+  const auto last = static_cast<unsigned char>(key[end - 1]);
+  len = 1;
+  if (last < 0x80) return lower_ascii(static_cast<char>(last));
+  std::size_t start = end - 1;
+  while (start > 0 && end - start < 4 && (static_cast<unsigned char>(key[start]) & 0xC0) == 0x80) {
+    --start;
+  }
+  const auto lead = static_cast<unsigned char>(key[start]);
+  const std::size_t n = end - start;
+  std::uint32_t cp = 0;
+  if (n == 2 && (lead & 0xE0) == 0xC0) {
+    cp = lead & 0x1Fu;
+  } else if (n == 3 && (lead & 0xF0) == 0xE0) {
+    cp = lead & 0x0Fu;
+  } else if (n == 4 && (lead & 0xF8) == 0xF0) {
+    cp = lead & 0x07u;
+  } else {
+    return 0;  // a stray continuation or lead byte: one byte that matches nothing
+  }
+  for (std::size_t i = start + 1; i < end; ++i) {
+    cp = (cp << 6) | (static_cast<unsigned char>(key[i]) & 0x3Fu);
+  }
+  len = n;
+  return ascii_for(cp);
+}
+
+// Compares from the end, character by character, with the key lower-cased as the dagstack
+// bindings do (ASCII, plus the non-ASCII characters that lower-case or fold to ASCII).
 bool ends_with_ci(std::string_view key, std::string_view suffix) noexcept {
-  if (suffix.size() > key.size()) return false;
-  const char* k = key.data() + key.size();
-  const char* s = suffix.data() + suffix.size();
-  while (s != suffix.data()) {
-    if (lower_ascii(*--k) != *--s) return false;
+  std::size_t k = key.size();
+  std::size_t s = suffix.size();
+  while (s > 0) {
+    if (k == 0) return false;
+    std::size_t len = 1;
+    if (last_char(key, k, len) != suffix[s - 1]) return false;
+    k -= len;
+    --s;
   }
   return true;
 }

@@ -1,7 +1,29 @@
 // attribute.cpp: implements `AttrValue` conversions and `to_value_map`.
 #include "dagstack/logger/attribute.h"
 
+#include <cstdio>
+#include <ctime>
+
 namespace dagstack::logger {
+
+namespace detail {
+std::string format_rfc3339_nanos(std::int64_t unix_nanos) {
+  std::int64_t secs = unix_nanos / 1'000'000'000;
+  std::int64_t nanos = unix_nanos % 1'000'000'000;
+  if (nanos < 0) {
+    nanos += 1'000'000'000;
+    --secs;
+  }
+  const auto t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(nanos));
+  return buf;
+}
+}  // namespace detail
 
 AttrValue::AttrValue(const Value& v) noexcept : kind_(Kind::kNull), i_(0) {
   switch (v.type()) {
@@ -13,6 +35,10 @@ AttrValue::AttrValue(const Value& v) noexcept : kind_(Kind::kNull), i_(0) {
     case Value::Type::kInt:
       kind_ = Kind::kInt;
       i_ = v.as_int();
+      break;
+    case Value::Type::kUint:
+      kind_ = Kind::kUint;
+      u_ = v.as_uint();
       break;
     case Value::Type::kDouble:
       kind_ = Kind::kDouble;
@@ -38,6 +64,7 @@ Value AttrValue::to_value() const {
     case Kind::kBool: return Value(b_);
     case Kind::kInt: return Value(i_);
     case Kind::kDouble: return Value(d_);
+    case Kind::kUint: return Value(u_);
     case Kind::kString: return Value(std::string(s_.data, s_.size));
     case Kind::kValue: return *v_;
   }

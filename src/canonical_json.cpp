@@ -574,6 +574,7 @@ bool write_value(const Value& v, Writer& w) {
       }
       return true;
     case Value::Type::kInt: write_integer(v.as_int(), w); return true;
+    case Value::Type::kUint: write_integer(v.as_uint(), w); return true;
     case Value::Type::kDouble:
       if (write_double(v.as_double(), w)) return true;
       w.literal("null");
@@ -612,6 +613,7 @@ bool write_attr_value(const AttrValue& v, Writer& w) {
       }
       return true;
     case AttrValue::Kind::kInt: write_integer(v.as_int(), w); return true;
+    case AttrValue::Kind::kUint: write_integer(v.as_uint(), w); return true;
     case AttrValue::Kind::kDouble:
       if (write_double(v.as_double(), w)) return true;
       w.literal("null");

@@ -77,7 +77,8 @@ void collect_causes(const std::exception& e, std::vector<ExceptionCause>& out) {
 }
 
 void emit_exception(const Node* node, bool use_context, const Context* ctx,
-                    const ExceptionInfo& info, AttributeSpan attrs) {
+                    const ExceptionInfo& info, AttributeSpan attrs, const AttrValue* body_override,
+                    const SourceLocation* loc) {
   std::vector<std::string> keys;
   std::vector<Attribute> all(attrs.begin(), attrs.end());
   const std::size_t caller = all.size();
@@ -87,7 +88,8 @@ void emit_exception(const Node* node, bool use_context, const Context* ctx,
     if (!taken) all.push_back(a);
   }
   const std::string_view body = info.message.empty() ? std::string_view(info.type) : info.message;
-  emit_record(node, use_context, kSeverityError, ctx, AttrValue(body), all, nullptr);
+  emit_record(node, use_context, kSeverityError, ctx,
+              body_override != nullptr ? *body_override : AttrValue(body), all, loc);
 }
 
 }  // namespace
@@ -141,31 +143,49 @@ __attribute__((noinline)) ExceptionInfo describe_exception(const std::exception_
 
 }  // namespace detail
 
-void Logger::exception(const std::exception& e, AttributeSpan attrs) noexcept {
+void Logger::exception(const std::exception& e, AttributeSpan attrs, SourceLocation loc) noexcept {
   if (!is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
   try {
-    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e),
-                           attrs);
+    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e), attrs,
+                           nullptr, &loc);
   } catch (...) {
     detail::counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
-void Logger::exception_ctx(const Context& ctx, const std::exception& e,
-                           AttributeSpan attrs) noexcept {
+void Logger::exception_impl(const std::exception* e, const std::exception_ptr* ep, AttrValue body,
+                            AttributeSpan attrs, const SourceLocation& loc) const noexcept {
   if (!is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
   try {
-    detail::emit_exception(node_.get(), use_context_, &ctx, detail::describe_exception(e), attrs);
+    detail::emit_exception(
+        node_.get(), use_context_, nullptr,
+        e != nullptr ? detail::describe_exception(*e) : detail::describe_exception(*ep), attrs,
+        &body, &loc);
   } catch (...) {
     detail::counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
-void Logger::exception(std::exception_ptr e, AttributeSpan attrs) noexcept {
+void Logger::exception_ctx(const Context& ctx, const std::exception& e, AttributeSpan attrs,
+                           SourceLocation loc) noexcept {
+  if (!is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
+  try {
+    detail::emit_exception(node_.get(), use_context_, &ctx, detail::describe_exception(e), attrs,
+                           nullptr, &loc);
+  } catch (...) {
+    detail::counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Logger::exception(std::exception_ptr e, AttributeSpan attrs, SourceLocation loc) noexcept {
   if (!e || !is_enabled(kSeverityError)) return;
+  if (gate_->backtrace.load(std::memory_order_relaxed)) (void)dump_backtrace();
   try {
-    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e),
-                           attrs);
+    detail::emit_exception(node_.get(), use_context_, nullptr, detail::describe_exception(e), attrs,
+                           nullptr, &loc);
   } catch (...) {
     detail::counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
   }

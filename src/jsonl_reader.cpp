@@ -66,10 +66,10 @@ Value to_value(const rapidjson::Value& j, int depth) {
     case rapidjson::kTrueType: return Value(true);
     case rapidjson::kStringType: return Value(std::string(name_of(j)));
     case rapidjson::kNumberType:
-      // Integers stay integers (NumberConvertingHandler made doubles of '.'/'e'/'E' tokens);
-      // those beyond int64 become doubles, as Value does.
+      // Integers stay integers, exactly, up to UINT64_MAX (NumberConvertingHandler made doubles
+      // of '.'/'e'/'E' tokens and refused integers beyond the 64-bit range).
       if (j.IsInt64()) return Value(j.GetInt64());
-      if (j.IsUint64()) return Value(static_cast<double>(j.GetUint64()));
+      if (j.IsUint64()) return Value(j.GetUint64());
       return Value(j.GetDouble());
     case rapidjson::kArrayType: {
       Value::Array array;
@@ -245,6 +245,9 @@ class NumberConvertingHandler {
       if (std::from_chars(s, end, i).ec == std::errc()) return doc_.Int64(i);
       std::uint64_t u = 0;
       if (s[0] != '-' && std::from_chars(s, end, u).ec == std::errc()) return doc_.Uint64(u);
+      // An integer token outside [INT64_MIN, UINT64_MAX]: refused, never rounded to a double.
+      integer_out_of_range_ = std::string(text);
+      return false;
     }
     double d = 0;
     const auto res = std::from_chars(s, end, d);
@@ -263,10 +266,13 @@ class NumberConvertingHandler {
 
   // The number token that stopped the parse, if any.
   const std::string& out_of_range() const noexcept { return out_of_range_; }
+  // The integer token beyond the 64-bit range that stopped the parse, if any.
+  const std::string& integer_out_of_range() const noexcept { return integer_out_of_range_; }
 
  private:
   rapidjson::Document& doc_;
   std::string out_of_range_;
+  std::string integer_out_of_range_;
 };
 // NOLINTEND(readability-identifier-naming)
 
@@ -285,6 +291,10 @@ void parse_document(std::string_view line, rapidjson::Document& doc) {
   };
   doc.Populate(generator);
   if (!handler.out_of_range().empty()) fail("number out of range: " + handler.out_of_range());
+  if (!handler.integer_out_of_range().empty()) {
+    fail("integer out of range (must be within -9223372036854775808..18446744073709551615): " +
+         handler.integer_out_of_range());
+  }
   if (result.IsError()) {
     fail(std::string(rapidjson::GetParseError_En(result.Code())) + " at offset " +
          std::to_string(result.Offset()));

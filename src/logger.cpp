@@ -11,6 +11,7 @@
 
 #include "dagstack/logger/config_error.h"
 #include "dagstack/logger/configure.h"
+#include "detail/backtrace.h"
 #include "detail/context_data.h"
 #include "detail/internal_channel.h"
 #include "detail/node.h"
@@ -191,7 +192,8 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
   redact_attributes(std::span<Attribute>(buf.data(), buf.size()), *r->redaction, storage);
 
   LogRecord record;
-  record.time_unix_nano = settings.clock->now_unix_nano();
+  record.time_unix_nano = t_record_time_override != 0 ? t_record_time_override  // backtrace
+                                                      : settings.clock->now_unix_nano();
   record.severity_number = severity;
   record.body = body;
   record.attributes = std::span<const Attribute>(buf.data(), buf.size());
@@ -222,6 +224,13 @@ const std::string& Logger::name() const noexcept { return node_->name; }
 
 void Logger::emit_impl(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
                        const SourceLocation& loc) const noexcept {
+  if (!is_enabled(clamp_severity(severity))) {  // let through for the backtrace ring
+    backtrace_store(clamp_severity(severity), ctx, body, attrs, loc);
+    return;
+  }
+  if (severity >= kSeverityError && gate_->backtrace.load(std::memory_order_relaxed)) {
+    (void)dump_backtrace();
+  }
   try {
     detail::emit_record(node_.get(), use_context_, severity, ctx, body, attrs, &loc);
   } catch (...) {
@@ -229,13 +238,20 @@ void Logger::emit_impl(int severity, const Context* ctx, AttrValue body, Attribu
   }
 }
 
-void Logger::format_emit_impl(int severity, fmt::string_view f,
-                              fmt::format_args args) const noexcept {
+void Logger::format_emit_impl(int severity, fmt::string_view f, fmt::format_args args,
+                              AttributeSpan attrs, const SourceLocation& loc) const noexcept {
   try {
-    fmt::memory_buffer buf;
+    fmt::memory_buffer buf;  // 500 bytes inline: no heap allocation for ordinary bodies
     fmt::vformat_to(std::back_inserter(buf), f, args);
-    detail::emit_record(node_.get(), use_context_, severity, nullptr,
-                        AttrValue(std::string_view(buf.data(), buf.size())), {}, nullptr);
+    const AttrValue body(std::string_view(buf.data(), buf.size()));
+    if (!is_enabled(clamp_severity(severity))) {  // let through for the backtrace ring
+      backtrace_store(clamp_severity(severity), nullptr, body, attrs, loc);
+      return;
+    }
+    if (severity >= kSeverityError && gate_->backtrace.load(std::memory_order_relaxed)) {
+      (void)dump_backtrace();
+    }
+    detail::emit_record(node_.get(), use_context_, severity, nullptr, body, attrs, &loc);
   } catch (const std::exception& e) {
     detail::report_internal(kSeverityError, "log message formatting failed",
                             {{"error.message", e.what()}});

@@ -341,6 +341,12 @@ std::string format_tracestate(const TraceState& state) {
 
 // ---- baggage --------------------------------------------------------------------------------
 
+namespace {
+// Parses one trimmed, non-empty member into `out` (a repeated key keeps its last value).
+// Throws std::invalid_argument when the member is invalid, leaving `out` unchanged.
+void add_baggage_member(std::string_view member, Baggage& out);
+}  // namespace
+
 Baggage parse_baggage(std::string_view header) {
   if (header.size() > kMaxBaggageBytes) {
     fail("baggage", "longer than " + std::to_string(kMaxBaggageBytes) + " bytes (" +
@@ -355,29 +361,52 @@ Baggage parse_baggage(std::string_view header) {
     if (++members > kMaxBaggageMembers) {
       fail("baggage", "more than " + std::to_string(kMaxBaggageMembers) + " list members");
     }
-    const auto semi = member.find(';');
-    const std::string_view kv = trim_ows(member.substr(0, semi));
-    const std::string_view metadata =
-        semi == std::string_view::npos ? std::string_view{} : trim_ows(member.substr(semi + 1));
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos) fail("baggage", "member without '=': " + quote(member));
-    const std::string_view key = trim_ows(kv.substr(0, eq));
-    if (!is_token(key)) fail("baggage", "key is not a token: " + quote(key));
-    std::string value = percent_decode(trim_ows(kv.substr(eq + 1)), key);
-    if (semi != std::string_view::npos) {
-      for_each_part(metadata, ';', [&](std::string_view prop) { check_property(prop, key); });
-    }
-    auto it =
-        std::find_if(out.begin(), out.end(), [&](const BaggageEntry& e) { return e.key == key; });
-    if (it != out.end()) {
-      it->value = std::move(value);
-      it->metadata = std::string(metadata);
-    } else {
-      out.push_back({std::string(key), std::move(value), std::string(metadata)});
+    add_baggage_member(member, out);
+  });
+  return out;
+}
+
+Baggage parse_baggage_lenient(std::string_view header) {
+  Baggage out;
+  std::size_t bytes = 0;
+  for_each_part(header, ',', [&](std::string_view raw) {
+    bytes += raw.size() + 1;
+    if (bytes > kMaxBaggageBytes + 1 || out.size() == kMaxBaggageMembers) return;
+    const std::string_view member = trim_ows(raw);
+    if (member.empty()) return;
+    try {
+      add_baggage_member(member, out);
+    } catch (const std::invalid_argument&) {
+      // An invalid member is dropped on its own; the valid ones are kept.
     }
   });
   return out;
 }
+
+namespace {
+void add_baggage_member(std::string_view member, Baggage& out) {
+  const auto semi = member.find(';');
+  const std::string_view kv = trim_ows(member.substr(0, semi));
+  const std::string_view metadata =
+      semi == std::string_view::npos ? std::string_view{} : trim_ows(member.substr(semi + 1));
+  const auto eq = kv.find('=');
+  if (eq == std::string_view::npos) fail("baggage", "member without '=': " + quote(member));
+  const std::string_view key = trim_ows(kv.substr(0, eq));
+  if (!is_token(key)) fail("baggage", "key is not a token: " + quote(key));
+  std::string value = percent_decode(trim_ows(kv.substr(eq + 1)), key);
+  if (semi != std::string_view::npos) {
+    for_each_part(metadata, ';', [&](std::string_view prop) { check_property(prop, key); });
+  }
+  auto it =
+      std::find_if(out.begin(), out.end(), [&](const BaggageEntry& e) { return e.key == key; });
+  if (it != out.end()) {
+    it->value = std::move(value);
+    it->metadata = std::string(metadata);
+  } else {
+    out.push_back({std::string(key), std::move(value), std::string(metadata)});
+  }
+}
+}  // namespace
 
 namespace {
 // Appends one member; throws std::invalid_argument (appending nothing) when it is invalid.
@@ -430,11 +459,9 @@ Context from_w3c_headers(std::string_view traceparent, std::string_view tracesta
   } catch (const std::invalid_argument&) {
     // No valid traceparent: no span, and the tracestate has nothing to belong to.
   }
-  try {
-    for (auto& e : w3c::parse_baggage(baggage))
-      data->baggage.emplace_back(std::move(e.key), std::move(e.value));
-  } catch (const std::invalid_argument&) {
-    // Invalid baggage is ignored as a whole.
+  for (auto& e : w3c::parse_baggage_lenient(baggage)) {
+    if (!e.metadata.empty()) data->baggage_properties.push_back({e.key, e.value, e.metadata});
+    data->baggage.emplace_back(std::move(e.key), std::move(e.value));
   }
   if (!data->has_span() && data->baggage.empty()) return Context();
   return Context(std::move(data));
@@ -452,7 +479,17 @@ W3CHeaders inject_w3c_headers(const Context& ctx) {
     if (!w3c::is_token(key)) continue;
     if (members == w3c::kMaxBaggageMembers) break;
     member.clear();
-    w3c::append_baggage_member({key, value, {}}, member);
+    std::string metadata;
+    if (const detail::ContextData* d = ctx.data()) {
+      for (const auto& p : d->baggage_properties) {
+        if (p.key == key && p.value == value) metadata = p.metadata;
+      }
+    }
+    try {
+      w3c::append_baggage_member({key, value, std::move(metadata)}, member);
+    } catch (const std::invalid_argument&) {
+      continue;
+    }
     const std::size_t needed = member.size() + (h.baggage.empty() ? 0 : 1);
     if (h.baggage.size() + needed > w3c::kMaxBaggageBytes) continue;  // a smaller one may still fit
     if (!h.baggage.empty()) h.baggage += ',';

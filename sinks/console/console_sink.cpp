@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <new>
 #include <string>
@@ -17,48 +16,6 @@
 
 namespace dagstack::logger {
 namespace {
-
-constexpr std::string_view kReset = "\033[0m";
-constexpr std::string_view kDim = "\033[2m";
-
-std::string_view color_for(int severity) {
-  switch ((clamp_severity(severity) - 1) / 4) {
-    case 0: return "\033[2;37m";
-    case 1: return "\033[36m";
-    case 2: return "\033[32m";
-    case 3: return "\033[33m";
-    case 4: return "\033[31m";
-    default: return "\033[1;31m";
-  }
-}
-
-void append_timestamp(std::uint64_t unix_nano, std::string& out) {
-  const std::time_t secs = static_cast<std::time_t>(unix_nano / 1000000000ULL);
-  const auto micros = static_cast<unsigned>((unix_nano % 1000000000ULL) / 1000ULL);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  out += buf;
-}
-
-void append_pretty_value(const AttrValue& v, std::string& out) {
-  switch (v.kind()) {
-    case AttrValue::Kind::kNull: out += "null"; break;
-    case AttrValue::Kind::kBool: out += v.as_bool() ? "true" : "false"; break;
-    case AttrValue::Kind::kString: {
-      const std::string_view s = v.as_string();
-      if (s.find_first_of(" =") != std::string_view::npos) {
-        append_json_string(s, out);
-      } else {
-        out += s;
-      }
-      break;
-    }
-    default: append_canonical_json(v, out); break;
-  }
-}
 
 class ConsoleSink;
 
@@ -100,6 +57,9 @@ class ConsoleSink final : public Sink {
     if (o.mode == ConsoleMode::kAuto && o.ostream == nullptr && o.stream != nullptr) {
       pretty_ = ::isatty(::fileno(o.stream)) == 1;
     }
+    pretty_options_.spans = o.spans;
+    pretty_options_.color = o.color == ConsoleColor::kAlways ||
+                            (o.color == ConsoleColor::kAuto && console_colors_allowed());
   }
 
   ~ConsoleSink() override {
@@ -125,7 +85,7 @@ class ConsoleSink final : public Sink {
     if (closed_) return;
     line_.clear();
     if (pretty_) {
-      line_ = format_pretty(record);
+      if (!format_pretty(record, pretty_options_, line_)) return;  // hidden (span start)
     } else {
       if (!append_jsonl_record(record, line_)) {
         detail::counters().encode_errors.fetch_add(1, std::memory_order_relaxed);
@@ -165,6 +125,7 @@ class ConsoleSink final : public Sink {
   ConsoleSinkOptions options_;
   std::string id_;
   bool pretty_ = false;
+  PrettyOptions pretty_options_;
   std::mutex mutex_;
   std::string line_;
   bool closed_ = false;
@@ -183,48 +144,6 @@ void console_after_fork_child() noexcept {
 }
 
 }  // namespace
-
-std::string format_pretty(const LogRecord& record) {
-  std::string out;
-  out.reserve(128);
-  out += kDim;
-  append_timestamp(record.time_unix_nano, out);
-  out += kReset;
-  out += " [";
-  out += color_for(record.severity_number);
-  out += record.severity_text();
-  out += kReset;
-  out += "] ";
-  out += kDim;
-  out += record.instrumentation_scope != nullptr
-             ? std::string_view(record.instrumentation_scope->name)
-             : std::string_view("root");
-  out += kReset;
-  out += ": ";
-  if (record.body.kind() == AttrValue::Kind::kString) {
-    out += record.body.as_string();
-  } else {
-    append_canonical_json(record.body, out);
-  }
-  if (!record.attributes.empty()) {
-    std::vector<const Attribute*> sorted;
-    sorted.reserve(record.attributes.size());
-    for (const auto& a : record.attributes) sorted.push_back(&a);
-    std::sort(sorted.begin(), sorted.end(),
-              [](const Attribute* a, const Attribute* b) { return a->key < b->key; });
-    out += ' ';
-    out += kDim;
-    out += '|';
-    out += kReset;
-    for (const Attribute* a : sorted) {
-      out += ' ';
-      out += a->key;
-      out += '=';
-      append_pretty_value(a->value, out);
-    }
-  }
-  return out;
-}
 
 std::shared_ptr<Sink> make_console_sink(const ConsoleSinkOptions& options) {
   return std::make_shared<ConsoleSink>(options);

@@ -15,7 +15,8 @@ enum Tag : char {
   kDouble = 4,
   kString = 5,
   kArray = 6,
-  kMap = 7
+  kMap = 7,
+  kUint = 8
 };
 
 void put_u32(std::string& out, std::uint32_t n) {
@@ -63,6 +64,11 @@ void put_attr(std::string& out, const AttrValue& v) {
     case AttrValue::Kind::kInt: {
       const std::int64_t i = v.as_int();
       put_fixed8(out, kInt, &i);
+      break;
+    }
+    case AttrValue::Kind::kUint: {
+      const std::uint64_t u = v.as_uint();
+      put_fixed8(out, kUint, &u);
       break;
     }
     case AttrValue::Kind::kDouble: {
@@ -118,6 +124,13 @@ class Reader {
         std::memcpy(&i, p_, 8);
         p_ += 8;
         return Value(i);
+      }
+      case kUint: {
+        need(8);
+        std::uint64_t u;
+        std::memcpy(&u, p_, 8);
+        p_ += 8;
+        return Value(u);
       }
       case kDouble: {
         need(8);

@@ -15,13 +15,22 @@ struct SinkOverride {
   std::shared_ptr<const SinkList> sinks;
 };
 
+// The properties (`;p=1`) a baggage member arrived with, kept for re-injection while the
+// member still has the value it arrived with.
+struct BaggageProperties {
+  std::string key;
+  std::string value;
+  std::string metadata;
+};
+
 struct ContextData : std::enable_shared_from_this<ContextData> {
   TraceId trace_id;
   SpanId span_id;
   std::uint8_t trace_flags = 0;
   Context::Baggage baggage;
-  std::string trace_state;              // W3C tracestate, normalised ("" = none)
-  std::vector<SinkOverride> overrides;  // innermost last
+  std::vector<BaggageProperties> baggage_properties;  // from incoming headers only
+  std::string trace_state;                            // W3C tracestate, normalised ("" = none)
+  std::vector<SinkOverride> overrides;                // innermost last
   // Opaque per-span extras set by the tracing layers (e.g. the span kind), keyed by name.
   std::shared_ptr<const void> span_extra;
 

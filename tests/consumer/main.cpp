@@ -1,6 +1,9 @@
-// A consumer program: configures JSON output on stderr and logs one record; when built with the
-// NorthStar target it also builds a disabled NorthStar sink (no key, so no thread, no request).
+// A consumer program: configures JSON output on stderr, logs one record and one exception (which
+// needs the stack-trace dependencies at link time); when built with the NorthStar target it also
+// builds a disabled NorthStar sink (no key, so no thread, no request).
 #include <dagstack/logger.hpp>
+
+#include <stdexcept>
 
 #ifdef CONSUMER_WITH_NORTHSTAR
 #include <dagstack/logger/northstar/northstar.h>
@@ -20,6 +23,12 @@ int main() {
   options.sinks->push_back(northstar);
 #endif
   dl::configure(options);
-  dl::Logger::get("consumer").info("hello from a consumer", {{"consumer.mode", CONSUMER_MODE}});
+  auto log = dl::Logger::get("consumer");
+  log.info("hello from a consumer", {{"consumer.mode", CONSUMER_MODE}});
+  try {
+    throw std::runtime_error("consumer failure");
+  } catch (const std::exception& e) {
+    log.exception(e, "caught in the consumer", {{"consumer.mode", CONSUMER_MODE}});
+  }
   return 0;
 }

@@ -62,13 +62,14 @@ TEST(ConsoleSink, AutoOnAPipeIsJson) {
 
 TEST(ConsoleSink, PrettyFormatMatchesTheContract) {
   dl::InstrumentationScope scope{"svc.disk", "", {}};
-  dl::Attribute attrs[] = {{"path", "/var/log"}, {"note", "a b"}, {"eq", "x=y"},
+  dl::Attribute attrs[] = {{"path", "/var/log"}, {"note", "a b"},   {"eq", "x=y"},
                            {"ok", true},         {"none", nullptr}, {"n", 3}};
   const std::string line = dl::format_pretty(sample(&scope, attrs));
-  EXPECT_EQ(line,
-            "\033[2m2023-11-14T22:13:20.000000Z\033[0m [\033[33mWARN\033[0m] \033[2msvc.disk\033[0m: "
-            "disk almost full \033[2m|\033[0m eq=\"x=y\" n=3 none=null note=\"a b\" ok=true "
-            "path=/var/log");
+  EXPECT_EQ(
+      line,
+      "\033[2m2023-11-14T22:13:20.000000Z\033[0m [\033[33mWARN \033[0m] \033[2msvc.disk\033[0m: "
+      "disk almost full \033[2m|\033[0m eq=\"x=y\" n=3 none=null note=\"a b\" ok=true "
+      "path=/var/log");
 }
 
 TEST(ConsoleSink, PrettyUsesRootWithoutScopeAndJsonForNonStringBodies) {
@@ -83,7 +84,8 @@ TEST(ConsoleSink, PrettyUsesRootWithoutScopeAndJsonForNonStringBodies) {
 
 TEST(ConsoleSink, PrettyModeWritesAnsiEvenToANonTty) {
   std::ostringstream out;
-  auto sink = dl::make_console_sink({dl::ConsoleMode::kPretty, stderr, &out});
+  auto sink = dl::make_console_sink(
+      {.mode = dl::ConsoleMode::kPretty, .ostream = &out, .color = dl::ConsoleColor::kAlways});
   sink->emit(sample(nullptr, {}));
   EXPECT_NE(out.str().find("\033["), std::string::npos);
   EXPECT_EQ(sink->id(), "console:pretty");

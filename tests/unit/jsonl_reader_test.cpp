@@ -69,10 +69,10 @@ TEST(JsonlReaderTest, Minimal) {
 TEST(JsonlReaderTest, RoundTripOneRecordPerSeverity) {
   const char* texts[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
   for (int n = 1; n <= 24; ++n) {
-    const std::string line =
-        R"({"body":"message )" + std::to_string(n) +
-        R"(","instrumentation_scope":{"name":"svc"},"severity_number":)" + std::to_string(n) +
-        R"(,"severity_text":")" + texts[(n - 1) / 4] + R"(","time_unix_nano":1729800000000000000})";
+    const std::string line = R"({"body":"message )" + std::to_string(n) +
+                             R"(","instrumentation_scope":{"name":"svc"},"severity_number":)" +
+                             std::to_string(n) + R"(,"severity_text":")" + texts[(n - 1) / 4] +
+                             R"(","time_unix_nano":1729800000000000000})";
     expect_round_trip(line);
     EXPECT_EQ(parse_jsonl_record(line).severity_number, n);
   }
@@ -112,7 +112,7 @@ TEST(JsonlReaderTest, RoundTripRedactedAndStructured) {
 TEST(JsonlReaderTest, IntegersAndDoublesStayApart) {
   const OwnedLogRecord r = parse_jsonl_record(
       R"({"attributes":{"d":1.0,"e":1e2,"E":2E-3,"i":1,"neg":-0,"negd":-0.0,"big":9223372036854775807,)"
-      R"("bigger":9223372036854775808,"small":-9223372036854775808,"huge":123456789012345678901234567890},)"
+      R"("bigger":9223372036854775808,"small":-9223372036854775808,"huge":1.2345678901234568e+29},)"
       R"("body":null,"instrumentation_scope":{"name":"x"},"severity_number":1,"severity_text":"TRACE",)"
       R"("time_unix_nano":0})");
   EXPECT_TRUE(r.attribute("d")->is_double());
@@ -124,7 +124,7 @@ TEST(JsonlReaderTest, IntegersAndDoublesStayApart) {
   EXPECT_TRUE(r.attribute("negd")->is_double());
   EXPECT_TRUE(r.attribute("big")->is_int());
   EXPECT_EQ(r.attribute("big")->as_int(), std::numeric_limits<std::int64_t>::max());
-  EXPECT_TRUE(r.attribute("bigger")->is_double());
+  EXPECT_TRUE(r.attribute("bigger")->is_uint());
   EXPECT_TRUE(r.attribute("small")->is_int());
   EXPECT_TRUE(r.attribute("huge")->is_double());
   EXPECT_TRUE(r.body.is_null());
@@ -135,14 +135,20 @@ TEST(JsonlReaderTest, IntegersAndDoublesStayApart) {
   EXPECT_NE(line.find(R"("i":1,)"), std::string::npos);
   EXPECT_NE(line.find(R"("neg":0,)"), std::string::npos);
   EXPECT_NE(line.find(R"("negd":0.0)"), std::string::npos);
-  EXPECT_NE(line.find(R"("bigger":9.223372036854776e+18)"), std::string::npos);
+  EXPECT_NE(line.find(R"("bigger":9223372036854775808,)"), std::string::npos);
   EXPECT_NE(line.find(R"("huge":1.2345678901234568e+29)"), std::string::npos);
   expect_round_trip(line);
 }
 
 TEST(JsonlReaderTest, FullPrecisionDoubles) {
-  const char* texts[] = {"0.1", "0.30000000000000004", "5e-324", "1.7976931348623157e+308",
-                         "2.2250738585072014e-308", "1.5e-07", "1e+16", "9007199254740993.0"};
+  const char* texts[] = {"0.1",
+                         "0.30000000000000004",
+                         "5e-324",
+                         "1.7976931348623157e+308",
+                         "2.2250738585072014e-308",
+                         "1.5e-07",
+                         "1e+16",
+                         "9007199254740993.0"};
   for (const char* t : texts) {
     const std::string line = minimal_with(R"("body":"hi")", std::string(R"("body":)") + t);
     const OwnedLogRecord r = parse_jsonl_record(line);
@@ -184,26 +190,48 @@ TEST(JsonlReaderTest, RejectsNumbersBeyondDoubleRange) {
   expect_rejected(minimal_with(R"("hi")", "1.7976931348623159e308"),
                   "number out of range: 1.7976931348623159e308");
   expect_rejected(minimal_with(R"("hi")", "179769313486231590000" + std::string(288, '0')),
-                  "number out of range");
-  expect_rejected(minimal_with(R"("hi")", "-1" + std::string(400, '0')), "invalid JSON-lines record");
+                  "integer out of range");
+  expect_rejected(minimal_with(R"("hi")", "-1" + std::string(400, '0')),
+                  "invalid JSON-lines record");
   // Long mantissas with large exponents are fine when the value is in range.
   const OwnedLogRecord r =
       parse_jsonl_record(minimal_with(R"("hi")", "0." + std::string(400, '0') + "1e400"));
   EXPECT_EQ(r.body.as_double(), 0.1);
 }
 
-TEST(JsonlReaderTest, HugeIntegersBecomeDoubles) {
-  const OwnedLogRecord r =
-      parse_jsonl_record(minimal_with(R"("hi")", "1" + std::string(30, '0')));
+// Integers are exact over the whole 64-bit range the other bindings write (INT64_MIN ..
+// UINT64_MAX) and round-trip byte for byte; integer tokens beyond it are refused, never rounded.
+TEST(JsonlReaderTest, SixtyFourBitIntegersAreExact) {
+  const OwnedLogRecord u = parse_jsonl_record(minimal_with(R"("hi")", "18446744073709551615"));
+  ASSERT_TRUE(u.body.is_uint());
+  EXPECT_EQ(u.body.as_uint(), std::numeric_limits<std::uint64_t>::max());
+  const OwnedLogRecord v = parse_jsonl_record(minimal_with(R"("hi")", "9223372036854775808"));
+  ASSERT_TRUE(v.body.is_uint());
+  EXPECT_EQ(v.body.as_uint(), 9223372036854775808ULL);
+  const OwnedLogRecord i = parse_jsonl_record(minimal_with(R"("hi")", "-9223372036854775808"));
+  ASSERT_TRUE(i.body.is_int());
+  EXPECT_EQ(i.body.as_int(), std::numeric_limits<std::int64_t>::min());
+  expect_round_trip(minimal_with(R"("hi")", "18446744073709551615"));
+  expect_round_trip(
+      minimal_with(R"("hi")", R"({"a":18446744073709551615,"b":[9223372036854775808]})"));
+}
+
+TEST(JsonlReaderTest, IntegersBeyondSixtyFourBitsAreRejected) {
+  expect_rejected(
+      minimal_with(R"("hi")", "18446744073709551616"),
+      "integer out of range (must be within -9223372036854775808..18446744073709551615): "
+      "18446744073709551616");
+  expect_rejected(minimal_with(R"("hi")", "-9223372036854775809"), "integer out of range");
+  expect_rejected(minimal_with(R"("hi")", "1" + std::string(30, '0')), "integer out of range");
+  // The same magnitude written as a double is a double.
+  const OwnedLogRecord r = parse_jsonl_record(minimal_with(R"("hi")", "1e30"));
   ASSERT_TRUE(r.body.is_double());
   EXPECT_EQ(r.body.as_double(), 1e30);
-  const OwnedLogRecord u = parse_jsonl_record(minimal_with(R"("hi")", "18446744073709551615"));
-  EXPECT_EQ(u.body.as_double(), 18446744073709551615.0);
 }
 
 TEST(JsonlReaderTest, StringsWithEscapesAndUnicode) {
-  const std::string line = minimal_with(
-      R"("body":"hi")", "\"body\":\"a\\\"b\\\\c\\n\\u0000\\u001f\x7f\u2028привет💎\"");
+  const std::string line =
+      minimal_with(R"("body":"hi")", "\"body\":\"a\\\"b\\\\c\\n\\u0000\\u001f\x7f\u2028привет💎\"");
   const OwnedLogRecord r = parse_jsonl_record(line);
   constexpr char kExpected[] = "a\"b\\c\n\0\x1f\x7f\u2028привет💎";
   EXPECT_EQ(r.body.as_string(), std::string(kExpected, sizeof kExpected - 1));
@@ -214,9 +242,11 @@ TEST(JsonlReaderTest, StringsWithEscapesAndUnicode) {
 }
 
 TEST(JsonlReaderTest, AcceptsSurroundingWhitespaceAndAnyKeyOrder) {
-  const OwnedLogRecord r = parse_jsonl_record(
-      std::string(" \t") + R"({ "time_unix_nano" : 100, "severity_text":"INFO", "severity_number":9,)"
-      R"( "instrumentation_scope":{"name":"root"}, "body":"hi" })" + "\r\n");
+  const OwnedLogRecord r =
+      parse_jsonl_record(std::string(" \t") +
+                         R"({ "time_unix_nano" : 100, "severity_text":"INFO", "severity_number":9,)"
+                         R"( "instrumentation_scope":{"name":"root"}, "body":"hi" })" +
+                         "\r\n");
   EXPECT_EQ(to_jsonl(r), kMinimal);
 }
 
@@ -225,15 +255,17 @@ TEST(JsonlReaderTest, NonCanonicalInputIsCanonicalizedOnEncode) {
       R"({"attributes":{"b":1,"a":2,"dup":1,"dup":2},"body":"hi","instrumentation_scope":{"name":"root"},)"
       R"("severity_number":9,"severity_text":"INFO","time_unix_nano":100,"trace_flags":0,)"
       R"("trace_id":"0123456789ABCDEF0123456789ABCDEF","observed_time_unix_nano":0})");
-  EXPECT_EQ(to_jsonl(r),
-            R"({"attributes":{"a":2,"b":1,"dup":2},"body":"hi","instrumentation_scope":{"name":"root"},)"
-            R"("severity_number":9,"severity_text":"INFO","time_unix_nano":100,)"
-            R"("trace_id":"0123456789abcdef0123456789abcdef"})");
+  EXPECT_EQ(
+      to_jsonl(r),
+      R"({"attributes":{"a":2,"b":1,"dup":2},"body":"hi","instrumentation_scope":{"name":"root"},)"
+      R"("severity_number":9,"severity_text":"INFO","time_unix_nano":100,)"
+      R"("trace_id":"0123456789abcdef0123456789abcdef"})");
 }
 
 TEST(JsonlReaderTest, AllZeroIdsAreWellFormedButNotWritten) {
-  const OwnedLogRecord r = parse_jsonl_record(minimal_with(
-      R"("time_unix_nano":100)", R"("time_unix_nano":100,"trace_id":"00000000000000000000000000000000")"));
+  const OwnedLogRecord r = parse_jsonl_record(
+      minimal_with(R"("time_unix_nano":100)",
+                   R"("time_unix_nano":100,"trace_id":"00000000000000000000000000000000")"));
   EXPECT_FALSE(r.trace_id.valid());
   EXPECT_EQ(to_jsonl(r), kMinimal);
 }
@@ -272,12 +304,14 @@ TEST(JsonlReaderTest, RejectsMissingRequiredFields) {
   expect_rejected(minimal_with(R"("severity_text":"INFO",)", ""),
                   "missing required field 'severity_text'");
   // The minimal encoder output (no scope) is not a complete record.
-  expect_rejected(R"({"body":"hi","severity_number":9,"severity_text":"INFO","time_unix_nano":100})",
-                  "instrumentation_scope");
+  expect_rejected(
+      R"({"body":"hi","severity_number":9,"severity_text":"INFO","time_unix_nano":100})",
+      "instrumentation_scope");
 }
 
 TEST(JsonlReaderTest, RejectsBadScopeAndResource) {
-  expect_rejected(minimal_with(R"({"name":"root"})", "null"), "instrumentation_scope must be an object");
+  expect_rejected(minimal_with(R"({"name":"root"})", "null"),
+                  "instrumentation_scope must be an object");
   expect_rejected(minimal_with(R"({"name":"root"})", "{}"),
                   "missing required field 'instrumentation_scope.name'");
   expect_rejected(minimal_with(R"({"name":"root"})", R"({"name":1})"),
@@ -318,7 +352,7 @@ TEST(JsonlReaderTest, RejectsWrongTypes) {
   expect_rejected(minimal_with("100", "\"100\""), "time_unix_nano must be a non-negative integer");
   expect_rejected(minimal_with("100", "-1"), "time_unix_nano must be a non-negative integer");
   expect_rejected(minimal_with("100", "100.0"), "time_unix_nano must be a non-negative integer");
-  expect_rejected(minimal_with("100", "18446744073709551616"), "time_unix_nano must be a non-negative integer");
+  expect_rejected(minimal_with("100", "18446744073709551616"), "integer out of range");
   expect_rejected(minimal_with("100", "100,\"observed_time_unix_nano\":true"),
                   "observed_time_unix_nano must be a non-negative integer");
   expect_rejected(minimal_with(R"("body":"hi")", R"("attributes":[],"body":"hi")"),
@@ -367,7 +401,8 @@ TEST(JsonlReaderTest, EmbeddedNulInTheLineIsAnError) {
   line.insert(1, 1, '\0');
   expect_rejected(line, "invalid JSON-lines record");
   // RapidJSON alone would stop at the NUL and accept the record before it.
-  expect_rejected(std::string(kMinimal) + std::string(1, '\0') + "junk", "unexpected data at offset");
+  expect_rejected(std::string(kMinimal) + std::string(1, '\0') + "junk",
+                  "unexpected data at offset");
   expect_rejected(std::string(kMinimal) + std::string(1, '\0'), "unexpected data at offset");
 }
 

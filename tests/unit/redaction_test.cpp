@@ -60,12 +60,12 @@ const Value kMask = Value("***");
 
 TEST_F(RedactionTest, DefaultSuffixMatrix) {
   const std::vector<std::string> secret = {
-      "api_key",        "OPENAI_API_KEY",   "session_token",  "client_secret", "db_password",
-      "gpg_passphrase", "aws_credentials",  "x_key",          "a.b_token",     "Refresh_Token",
+      "api_key",        "OPENAI_API_KEY",    "session_token", "client_secret", "db_password",
+      "gpg_passphrase", "aws_credentials",   "x_key",         "a.b_token",     "Refresh_Token",
       "_key",           "nested.db_password"};
   const std::vector<std::string> plain = {
-      "key",    "password", "token",    "secret", "credentials", "passphrase", "user.id",
-      "apikey", "keyboard", "tokens",   "key_id", "password_hint", "secret_name", "STRIPE_APIKEY"};
+      "key",    "password", "token",  "secret", "credentials",   "passphrase",  "user.id",
+      "apikey", "keyboard", "tokens", "key_id", "password_hint", "secret_name", "STRIPE_APIKEY"};
   Value::Map in;
   for (const auto& k : secret) in.emplace(k, "value-of-" + k);
   for (const auto& k : plain) in.emplace(k, "value-of-" + k);
@@ -76,7 +76,8 @@ TEST_F(RedactionTest, DefaultSuffixMatrix) {
 }
 
 TEST_F(RedactionTest, IsSecretKeyMatchesSuffixesCaseInsensitively) {
-  const std::vector<std::string> defaults(kDefaultSecretSuffixes.begin(), kDefaultSecretSuffixes.end());
+  const std::vector<std::string> defaults(kDefaultSecretSuffixes.begin(),
+                                          kDefaultSecretSuffixes.end());
   EXPECT_TRUE(is_secret_key("api_key", defaults));
   EXPECT_TRUE(is_secret_key("API_KEY", defaults));
   EXPECT_TRUE(is_secret_key("Api_Key", defaults));
@@ -86,9 +87,35 @@ TEST_F(RedactionTest, IsSecretKeyMatchesSuffixesCaseInsensitively) {
   EXPECT_TRUE(is_secret_key("stripe_apikey", {"_apikey"}));
 }
 
+// Python's str.lower(), Go's strings.ToLower and JS toLowerCase map U+212A KELVIN SIGN to 'k', so
+// the other bindings mask "api_\u212Aey"; Go also maps U+0130 to 'i'; simple case folding maps
+// U+017F LONG S to 's'. Keys written with them are masked here too.
+TEST_F(RedactionTest, UnicodeLowerCasingOfTheKeyMatchesTheOtherBindings) {
+  const std::vector<std::string> defaults(kDefaultSecretSuffixes.begin(),
+                                          kDefaultSecretSuffixes.end());
+  EXPECT_TRUE(is_secret_key("api_\u212Aey", defaults));
+  EXPECT_TRUE(is_secret_key("API_\u212AEY", defaults));
+  EXPECT_TRUE(is_secret_key("db_credent\u0130als", defaults));
+  EXPECT_TRUE(is_secret_key("app_\u017Fecret", defaults));
+  EXPECT_TRUE(is_secret_key("\u043A\u043B\u044E\u0447_key", defaults));  // Cyrillic prefix
+  EXPECT_FALSE(is_secret_key("api_k\u00E9y", defaults));                 // e-acute is not 'e'
+  EXPECT_FALSE(is_secret_key("api_\u041Aey", defaults));                 // Cyrillic KA is not 'k'
+  EXPECT_FALSE(
+      is_secret_key("api_\xE2\x84"
+                    "ey",
+                    defaults));                                   // truncated UTF-8
+  EXPECT_FALSE(is_secret_key("\x84\x84\x84\x84\x84", {"_key"}));  // stray continuation bytes
+  const Value::Map out =
+      emit({{"api_\u212Aey", "s3cr3t"}, {"nested", Value::map({{"X_\u212AEY", "s"}})}});
+  EXPECT_EQ(out.at("api_\u212Aey"), kMask);
+  EXPECT_EQ(out.at("nested").as_map().at("X_\u212AEY"), kMask);
+}
+
 TEST_F(RedactionTest, ScalarTypesAreMaskedAsAString) {
-  const Value::Map out = emit({{"a_token", 42}, {"b_token", 1.5}, {"c_token", true}, {"d_token", nullptr}});
-  for (const char* k : {"a_token", "b_token", "c_token", "d_token"}) EXPECT_EQ(out.at(k), kMask) << k;
+  const Value::Map out =
+      emit({{"a_token", 42}, {"b_token", 1.5}, {"c_token", true}, {"d_token", nullptr}});
+  for (const char* k : {"a_token", "b_token", "c_token", "d_token"})
+    EXPECT_EQ(out.at(k), kMask) << k;
 }
 
 TEST_F(RedactionTest, CustomSuffixesPerLogger) {
@@ -97,7 +124,8 @@ TEST_F(RedactionTest, CustomSuffixesPerLogger) {
   EXPECT_EQ(out.at("card_pin"), kMask);
   EXPECT_EQ(out.at("stripe_apikey"), kMask);
   EXPECT_EQ(out.at("api_key"), Value("kept"));  // an explicit set replaces the defaults
-  EXPECT_EQ(Logger::get("svc").effective_secret_suffixes(), (std::vector<std::string>{"_pin", "_apikey"}));
+  EXPECT_EQ(Logger::get("svc").effective_secret_suffixes(),
+            (std::vector<std::string>{"_pin", "_apikey"}));
 }
 
 TEST_F(RedactionTest, PerLoggerOverrideIsInheritedByDescendantsOnly) {
@@ -112,8 +140,9 @@ TEST_F(RedactionTest, PerLoggerOverrideIsInheritedByDescendantsOnly) {
 }
 
 TEST_F(RedactionTest, SetRedactionSuffixesValidates) {
-  expect_config_error([] { Logger::get("svc").set_redaction_suffixes(std::vector<std::string>{"_PIN"}); },
-                      "must be lowercase ASCII");
+  expect_config_error(
+      [] { Logger::get("svc").set_redaction_suffixes(std::vector<std::string>{"_PIN"}); },
+      "must be lowercase ASCII");
   // Nothing changed.
   EXPECT_EQ(emit({{"api_key", "1"}, {"card_pin", "2"}}).at("api_key"), kMask);
 }
@@ -132,7 +161,8 @@ TEST_F(RedactionTest, CopyNotMutate) {
 }
 
 TEST_F(RedactionTest, NestedMaps) {
-  const Value::Map out = emit({{"outer", Value::map({{"inner_secret", "s"}, {"ok", 1}})}, {"top", "t"}});
+  const Value::Map out =
+      emit({{"outer", Value::map({{"inner_secret", "s"}, {"ok", 1}})}, {"top", "t"}});
   EXPECT_EQ(out.at("outer"), Value::map({{"inner_secret", "***"}, {"ok", 1}}));
   EXPECT_EQ(out.at("top"), Value("t"));
 }
@@ -157,22 +187,25 @@ TEST_F(RedactionTest, ListOfMaps) {
 }
 
 TEST_F(RedactionTest, MixedListsKeepPrimitivesAndRecurseIntoContainers) {
-  const Value in = Value::array({1, "api_key", nullptr, true, 2.5,
-                                 Value::array({Value::map({{"x_secret", "s"}}), "y"}),
-                                 Value::map({{"n", Value::array({Value::map({{"z_password", "p"}})})}})});
-  const Value expected =
-      Value::array({1, "api_key", nullptr, true, 2.5, Value::array({Value::map({{"x_secret", "***"}}), "y"}),
-                    Value::map({{"n", Value::array({Value::map({{"z_password", "***"}})})}})});
+  const Value in = Value::array(
+      {1, "api_key", nullptr, true, 2.5, Value::array({Value::map({{"x_secret", "s"}}), "y"}),
+       Value::map({{"n", Value::array({Value::map({{"z_password", "p"}})})}})});
+  const Value expected = Value::array(
+      {1, "api_key", nullptr, true, 2.5, Value::array({Value::map({{"x_secret", "***"}}), "y"}),
+       Value::map({{"n", Value::array({Value::map({{"z_password", "***"}})})}})});
   EXPECT_EQ(emit({{"mixed", in}}).at("mixed"), expected);
 }
 
 TEST_F(RedactionTest, ContainersWithoutSecretsPassThroughUnchanged) {
-  const Value in = Value::map({{"list", Value::array({1, 2, Value::map({{"a", "b"}})})}, {"n", nullptr}});
+  const Value in =
+      Value::map({{"list", Value::array({1, 2, Value::map({{"a", "b"}})})}, {"n", nullptr}});
   EXPECT_EQ(emit({{"payload", in}}).at("payload"), in);
 }
 
 TEST_F(RedactionTest, CaseInsensitiveKeys) {
-  const Value::Map out = emit({{"API_KEY", "a"}, {"Session_Token", "b"}, {"DB_PASSWORD", "c"},
+  const Value::Map out = emit({{"API_KEY", "a"},
+                               {"Session_Token", "b"},
+                               {"DB_PASSWORD", "c"},
                                {"nested", Value::map({{"Client_SECRET", "d"}})}});
   EXPECT_EQ(out.at("API_KEY"), kMask);
   EXPECT_EQ(out.at("Session_Token"), kMask);
@@ -182,8 +215,10 @@ TEST_F(RedactionTest, CaseInsensitiveKeys) {
 
 TEST_F(RedactionTest, DefaultSetIsExactlySix) {
   ASSERT_EQ(kDefaultSecretSuffixes.size(), 6u);
-  const std::vector<std::string> expected = {"_key", "_secret", "_token", "_password", "_passphrase", "_credentials"};
-  EXPECT_EQ(std::vector<std::string>(kDefaultSecretSuffixes.begin(), kDefaultSecretSuffixes.end()), expected);
+  const std::vector<std::string> expected = {"_key",      "_secret",     "_token",
+                                             "_password", "_passphrase", "_credentials"};
+  EXPECT_EQ(std::vector<std::string>(kDefaultSecretSuffixes.begin(), kDefaultSecretSuffixes.end()),
+            expected);
   EXPECT_EQ(Logger::get().effective_secret_suffixes(), expected);
   EXPECT_EQ(Logger::get("no.override.here").effective_secret_suffixes(), expected);
   EXPECT_EQ(kRedactedPlaceholder, "***");
@@ -191,15 +226,16 @@ TEST_F(RedactionTest, DefaultSetIsExactlySix) {
 
 TEST_F(RedactionTest, ConfigAdditive) {
   const RedactionConfig cfg{{"_apikey", "_pin"}, false};
-  const std::vector<std::string> expected = {"_key", "_secret", "_token", "_password", "_passphrase",
-                                             "_credentials", "_apikey", "_pin"};
+  const std::vector<std::string> expected = {"_key",        "_secret",      "_token",  "_password",
+                                             "_passphrase", "_credentials", "_apikey", "_pin"};
   EXPECT_EQ(cfg.effective_suffixes(), expected);
 }
 
 TEST_F(RedactionTest, ConfigDeduplicatesKeepingOrder) {
   const RedactionConfig cfg{{"_pin", "_key", "_pin"}, false};
   EXPECT_EQ(cfg.effective_suffixes(),
-            (std::vector<std::string>{"_key", "_secret", "_token", "_password", "_passphrase", "_credentials", "_pin"}));
+            (std::vector<std::string>{"_key", "_secret", "_token", "_password", "_passphrase",
+                                      "_credentials", "_pin"}));
 }
 
 TEST_F(RedactionTest, ConfigReplace) {
@@ -210,24 +246,41 @@ TEST_F(RedactionTest, ConfigReplace) {
 TEST_F(RedactionTest, ConfigDisableAll) {
   const RedactionConfig cfg{{}, true};
   EXPECT_TRUE(cfg.effective_suffixes().empty());
-  EXPECT_EQ(RedactionConfig{}.effective_suffixes().size(), 6u);  // the default config keeps the defaults
+  EXPECT_EQ(RedactionConfig{}.effective_suffixes().size(),
+            6u);  // the default config keeps the defaults
 }
 
 TEST_F(RedactionTest, ConfigValidationMessages) {
-  expect_config_error([] { RedactionConfig{{""}, false}.validate(); },
-                      "redaction.extra_suffixes contains an empty string");
-  expect_config_error([] { RedactionConfig{{"_ok", "_my secret"}, false}.validate(); },
-                      "redaction.extra_suffixes contains whitespace");
+  expect_config_error(
+      [] {
+        RedactionConfig{{""}, false}.validate();
+      },
+      "redaction.extra_suffixes contains an empty string");
+  expect_config_error(
+      [] {
+        RedactionConfig{{"_ok", "_my secret"}, false}.validate();
+      },
+      "redaction.extra_suffixes contains whitespace");
   expect_config_error([] { RedactionConfig{{"_ok", "_my secret"}, false}.validate(); }, "index 1");
   expect_config_error([] { RedactionConfig{{"_tab\t"}, false}.validate(); }, "contains whitespace");
   expect_config_error([] { RedactionConfig{{"\n_x"}, false}.validate(); }, "contains whitespace");
   expect_config_error([] { RedactionConfig{{"   "}, false}.validate(); }, "contains whitespace");
-  expect_config_error([] { RedactionConfig{{"_APIKEY"}, false}.validate(); },
-                      "redaction.extra_suffixes must be lowercase ASCII");
-  expect_config_error([] { RedactionConfig{{"_Pin"}, true}.validate(); }, "must be lowercase ASCII");
+  expect_config_error(
+      [] {
+        RedactionConfig{{"_APIKEY"}, false}.validate();
+      },
+      "redaction.extra_suffixes must be lowercase ASCII");
+  expect_config_error(
+      [] {
+        RedactionConfig{{"_Pin"}, true}.validate();
+      },
+      "must be lowercase ASCII");
   // Cyrillic "_ключ": lowercase, but not ASCII.
-  expect_config_error([] { RedactionConfig{{"_\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87"}, false}.validate(); },
-                      "must be lowercase ASCII");
+  expect_config_error(
+      [] {
+        RedactionConfig{{"_\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87"}, false}.validate();
+      },
+      "must be lowercase ASCII");
   EXPECT_NO_THROW((RedactionConfig{{"_api-key.v2", "_x_1"}, false}.validate()));
 }
 
@@ -241,7 +294,8 @@ TEST_F(RedactionTest, ConfigureInstallsOnTheRootForTheWholeTree) {
   ConfigureOptions o;
   o.redaction = RedactionConfig{{"_apikey"}, false};
   configure(o);
-  const Value::Map out = emit(Logger::get("deep.down.the.tree"), {{"stripe_apikey", "x"}, {"api_key", "y"}});
+  const Value::Map out =
+      emit(Logger::get("deep.down.the.tree"), {{"stripe_apikey", "x"}, {"api_key", "y"}});
   EXPECT_EQ(out.at("stripe_apikey"), kMask);
   EXPECT_EQ(out.at("api_key"), kMask);
   // A later configure() without `redaction` keeps it.
@@ -331,9 +385,10 @@ TEST_F(RedactionTest, BodyIsNeverTouched) {
 }
 
 TEST_F(RedactionTest, SecretKeyHoldingAContainerIsMaskedWhole) {
-  const Value::Map out = emit({{"aws_credentials", Value::map({{"id", "AKIA"}, {"region", "eu"}})},
-                               {"refresh_token", Value::array({"a", "b"})},
-                               {"wrapper", Value::map({{"inner_secret", Value::map({{"x", 1}})}})}});
+  const Value::Map out =
+      emit({{"aws_credentials", Value::map({{"id", "AKIA"}, {"region", "eu"}})},
+            {"refresh_token", Value::array({"a", "b"})},
+            {"wrapper", Value::map({{"inner_secret", Value::map({{"x", 1}})}})}});
   EXPECT_EQ(out.at("aws_credentials"), kMask);
   EXPECT_EQ(out.at("refresh_token"), kMask);
   EXPECT_EQ(out.at("wrapper"), Value::map({{"inner_secret", "***"}}));

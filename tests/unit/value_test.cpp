@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dagstack/logger/attribute.h"
+#include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/log_record.h"
 #include "dagstack/logger/value.h"
 
@@ -34,12 +35,24 @@ TEST(ValueTest, BoolNeverBecomesANumber) {
   EXPECT_NE(Value(true), Value(1));
 }
 
-TEST(ValueTest, UnsignedAboveInt64MaxBecomesDouble) {
+TEST(ValueTest, UnsignedAboveInt64MaxStaysExact) {
   const auto big = std::numeric_limits<std::uint64_t>::max();
-  EXPECT_TRUE(Value(big).is_double());
-  EXPECT_EQ(Value(big).as_double(), static_cast<double>(big));
+  EXPECT_TRUE(Value(big).is_uint());
+  EXPECT_EQ(Value(big).as_uint(), big);
+  EXPECT_NE(Value(big), Value(big - 1));
+  EXPECT_NE(Value(big), Value(static_cast<double>(big)));
   const auto fits = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   EXPECT_TRUE(Value(fits).is_int());
+  EXPECT_EQ(Value(fits), Value(std::numeric_limits<std::int64_t>::max()));
+  EXPECT_EQ(to_canonical_json(Value(big)), "18446744073709551615");
+  EXPECT_EQ(to_canonical_json(Value::array({big, -1})), "[18446744073709551615,-1]");
+  // Through the borrowed view and back.
+  const AttrValue view(big);
+  EXPECT_EQ(view.kind(), AttrValue::Kind::kUint);
+  EXPECT_EQ(view.as_uint(), big);
+  EXPECT_EQ(view.to_value(), Value(big));
+  const Value owned(big);
+  EXPECT_EQ(AttrValue(owned).kind(), AttrValue::Kind::kUint);
 }
 
 TEST(ValueTest, StringsAndContainers) {
@@ -101,7 +114,7 @@ TEST(AttrValueTest, ContainersAreViewedByPointer) {
 
 TEST(AttrValueTest, InlineScalars) {
   EXPECT_EQ(AttrValue(42).kind(), AttrValue::Kind::kInt);
-  EXPECT_EQ(AttrValue(std::numeric_limits<std::uint64_t>::max()).kind(), AttrValue::Kind::kDouble);
+  EXPECT_EQ(AttrValue(std::numeric_limits<std::uint64_t>::max()).kind(), AttrValue::Kind::kUint);
   EXPECT_EQ(AttrValue(1.5f).kind(), AttrValue::Kind::kDouble);
   EXPECT_EQ(AttrValue("lit").as_string(), "lit");
   EXPECT_TRUE(AttrValue(nullptr).is_null());

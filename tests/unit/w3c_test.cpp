@@ -43,7 +43,8 @@ TEST(TraceParentTest, ParsesTheSpecExample) {
 TEST(TraceParentTest, UnsampledAndOtherFlagsRoundTrip) {
   const auto tp = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
   EXPECT_FALSE(tp.sampled());
-  EXPECT_EQ(parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03").trace_flags, 3);
+  EXPECT_EQ(
+      parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03").trace_flags, 3);
   EXPECT_EQ(w3c::format_traceparent(tp.trace_id, tp.parent_id, 0xab),
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ab");
 }
@@ -53,59 +54,84 @@ TEST(TraceParentTest, SurroundingWhitespaceIsIgnored) {
 }
 
 TEST(TraceParentTest, FutureVersionsAreParsedForwardCompatibly) {
-  const auto tp = parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds");
+  const auto tp = parse_traceparent(
+      "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds");
   EXPECT_EQ(tp.version, 0xcc);
   EXPECT_EQ(tp.parent_id.to_hex(), "00f067aa0ba902b7");
-  EXPECT_EQ(parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").version, 1);
+  EXPECT_EQ(parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").version,
+            1);
   // Re-emitted as version 00.
   EXPECT_EQ(w3c::format_traceparent(tp), kValid);
-  expect_invalid([] { parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.x"); },
-                 "must start with '-'");
+  expect_invalid(
+      [] { parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.x"); },
+      "must start with '-'");
 }
 
 TEST(TraceParentTest, RejectsBadInput) {
   expect_invalid([] { parse_traceparent(""); }, "traceparent: empty header");
-  expect_invalid([] { parse_traceparent("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"); }, "version ff is invalid");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"); },
-                 "exactly 55 characters");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01"); }, "55 characters");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e47361-0f067aa0ba902b7-01"); },
-                 "separated by '-'");
-  expect_invalid([] { parse_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"); },
-                 "trace-id must be lowercase hex");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01"); },
-                 "parent-id must be lowercase hex");
-  expect_invalid([] { parse_traceparent("0A-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"); },
-                 "version must be lowercase hex");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g"); },
-                 "trace-flags contains non-hex");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"); }, "55 characters");
-  expect_invalid([] { parse_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"); },
-                 "trace-id must not be all zeros");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"); },
-                 "parent-id must not be all zeros");
-  expect_invalid([] { parse_traceparent("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"); },
-                 "separated by '-'");
-  expect_invalid([] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\x01"); },
-                 "exactly 55");
+  expect_invalid(
+      [] { parse_traceparent("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"); },
+      "version ff is invalid");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"); },
+      "exactly 55 characters");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01"); },
+      "55 characters");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e47361-0f067aa0ba902b7-01"); },
+      "separated by '-'");
+  expect_invalid(
+      [] { parse_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"); },
+      "trace-id must be lowercase hex");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01"); },
+      "parent-id must be lowercase hex");
+  expect_invalid(
+      [] { parse_traceparent("0A-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"); },
+      "version must be lowercase hex");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g"); },
+      "trace-flags contains non-hex");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"); },
+      "55 characters");
+  expect_invalid(
+      [] { parse_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"); },
+      "trace-id must not be all zeros");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"); },
+      "parent-id must not be all zeros");
+  expect_invalid(
+      [] { parse_traceparent("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"); },
+      "separated by '-'");
+  expect_invalid(
+      [] { parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\x01"); },
+      "exactly 55");
 }
 
 TEST(TraceParentTest, FormatRejectsInvalidIds) {
-  expect_invalid([] { w3c::format_traceparent(TraceId{}, SpanId::from_hex("00f067aa0ba902b7"), 1); },
-                 "trace-id must not be all zeros");
-  expect_invalid([] { w3c::format_traceparent(TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736"), SpanId{}, 1); },
-                 "parent-id must not be all zeros");
+  expect_invalid(
+      [] { w3c::format_traceparent(TraceId{}, SpanId::from_hex("00f067aa0ba902b7"), 1); },
+      "trace-id must not be all zeros");
+  expect_invalid(
+      [] {
+        w3c::format_traceparent(TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736"), SpanId{}, 1);
+      },
+      "parent-id must not be all zeros");
 }
 
 // ---- tracestate -----------------------------------------------------------------------------
 
 TEST(TraceStateTest, ParsesAndFormats) {
-  const auto s = parse_tracestate("rojo=00f067aa0ba902b7, congo=t61rcWkgMzE,\t, tenant1@vendor=x y");
+  const auto s =
+      parse_tracestate("rojo=00f067aa0ba902b7, congo=t61rcWkgMzE,\t, tenant1@vendor=x y");
   ASSERT_EQ(s.size(), 3u);
   EXPECT_EQ(s[0], (w3c::TraceStateEntry{"rojo", "00f067aa0ba902b7"}));
   EXPECT_EQ(s[1], (w3c::TraceStateEntry{"congo", "t61rcWkgMzE"}));
   EXPECT_EQ(s[2], (w3c::TraceStateEntry{"tenant1@vendor", "x y"}));
-  EXPECT_EQ(w3c::format_tracestate(s), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,tenant1@vendor=x y");
+  EXPECT_EQ(w3c::format_tracestate(s),
+            "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE,tenant1@vendor=x y");
   EXPECT_TRUE(parse_tracestate("").empty());
   EXPECT_TRUE(parse_tracestate(" , ,").empty());
 }
@@ -118,7 +144,8 @@ TEST(TraceStateTest, KeyGrammar) {
   expect_invalid([] { parse_tracestate("ro.jo=1"); }, "outside [a-z0-9_*/-]");
   expect_invalid([] { parse_tracestate("=1"); }, "empty key");
   expect_invalid([] { parse_tracestate("t@=1"); }, "system id must be 1..14");
-  expect_invalid([] { parse_tracestate("t@0sys=1"); }, "system id must start with a lowercase letter");
+  expect_invalid([] { parse_tracestate("t@0sys=1"); },
+                 "system id must start with a lowercase letter");
   expect_invalid([] { parse_tracestate("t@abcdefghijklmno=1"); }, "system id must be 1..14");
   expect_invalid([] { parse_tracestate(std::string(257, 'a') + "=1"); }, "key longer than 256");
 }
@@ -134,10 +161,12 @@ TEST(TraceStateTest, ValueGrammar) {
 
 TEST(TraceStateTest, Limits) {
   std::string header;
-  for (int i = 0; i < 32; ++i) header += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
+  for (int i = 0; i < 32; ++i)
+    header += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
   EXPECT_EQ(parse_tracestate(header).size(), 32u);
   expect_invalid([&] { parse_tracestate(header + ",k32=v"); }, "more than 32 list members");
-  expect_invalid([] { parse_tracestate("a=" + std::string(511, 'v')); }, "longer than 512 characters");
+  expect_invalid([] { parse_tracestate("a=" + std::string(511, 'v')); },
+                 "longer than 512 characters");
   expect_invalid([] { parse_tracestate("a=1,b=2,a=3"); }, "duplicate key 'a'");
   w3c::TraceState many;
   for (int i = 0; i < 33; ++i) many.push_back({"k" + std::to_string(i), "v"});
@@ -147,7 +176,8 @@ TEST(TraceStateTest, Limits) {
 // ---- baggage --------------------------------------------------------------------------------
 
 TEST(BaggageTest, ParsesMembersPropertiesAndPercentEncoding) {
-  const auto b = parse_baggage("userId=alice, serverNode = DF%2028 ;prop1;k=v,isProduction=false,city=M%C3%BCnchen");
+  const auto b = parse_baggage(
+      "userId=alice, serverNode = DF%2028 ;prop1;k=v,isProduction=false,city=M%C3%BCnchen");
   ASSERT_EQ(b.size(), 4u);
   EXPECT_EQ(b[0], (w3c::BaggageEntry{"userId", "alice", ""}));
   EXPECT_EQ(b[1].key, "serverNode");
@@ -167,7 +197,8 @@ TEST(BaggageTest, RepeatedKeyKeepsTheLastValue) {
 }
 
 TEST(BaggageTest, FormatPercentEncodesAndRoundTrips) {
-  const w3c::Baggage b = {{"tenant.id", "acme corp", ""}, {"path", "a,b;c=d%\"\\", ""},
+  const w3c::Baggage b = {{"tenant.id", "acme corp", ""},
+                          {"path", "a,b;c=d%\"\\", ""},
                           {"city", "M\xc3\xbcnchen", "ttl=60"}};
   const std::string header = w3c::format_baggage(b);
   EXPECT_EQ(header, "tenant.id=acme%20corp,path=a%2Cb%3Bc=d%25%22%5C,city=M%C3%BCnchen;ttl=60");
@@ -185,19 +216,25 @@ TEST(BaggageTest, RejectsBadInput) {
   expect_invalid([] { parse_baggage("k=\xc3\xbc"); }, "forbidden character");
   expect_invalid([] { parse_baggage("k=%zz"); }, "malformed percent escape");
   expect_invalid([] { parse_baggage("k=%4"); }, "malformed percent escape");
-  expect_invalid([] { parse_baggage("k=1;bad prop"); }, "property of 'k' has a key that is not a token");
+  expect_invalid([] { parse_baggage("k=1;bad prop"); },
+                 "property of 'k' has a key that is not a token");
   expect_invalid([] { w3c::format_baggage({{"bad key", "v", ""}}); }, "key is not a token");
 }
 
 TEST(BaggageTest, Limits) {
   std::string header;
-  for (int i = 0; i < 180; ++i) header += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
+  for (int i = 0; i < 180; ++i)
+    header += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
   EXPECT_EQ(parse_baggage(header).size(), 180u);
   expect_invalid([&] { parse_baggage(header + ",k180=v"); }, "more than 180 list members");
   expect_invalid([] { parse_baggage("k=" + std::string(8191, 'v')); }, "longer than 8192 bytes");
   EXPECT_NO_THROW(parse_baggage("k=" + std::string(8190, 'v')));
   // Percent-encoding can push a formatted header past the limit.
-  expect_invalid([] { w3c::format_baggage({{"k", std::string(3000, ' '), ""}}); }, "longer than 8192 bytes");
+  expect_invalid(
+      [] {
+        w3c::format_baggage({{"k", std::string(3000, ' '), ""}});
+      },
+      "longer than 8192 bytes");
 }
 
 // ---- Context conversions --------------------------------------------------------------------
@@ -260,6 +297,43 @@ TEST(W3CContextTest, InjectSkipsInvalidKeysAndKeepsWithinLimits) {
   c = Context().set_baggage("big", std::string(5000, ' ')).set_baggage("small", "s");
   const std::string sized = inject_w3c_headers(c).baggage;
   EXPECT_EQ(sized, "small=s");  // the oversized member is dropped, the rest still sent
+}
+
+// ---- receiver leniency and properties (as the other dagstack bindings do) --------------------
+
+TEST(W3CContextTest, BaggageKeepsTheValidMembers) {
+  const Context trailing = from_w3c_headers("", "", "k=v,");
+  EXPECT_EQ(trailing.baggage(), (Context::Baggage{{"k", "v"}}));
+  const Context doubled = from_w3c_headers("", "", "k=v,,k2=v2");
+  EXPECT_EQ(doubled.baggage(), (Context::Baggage{{"k", "v"}, {"k2", "v2"}}));
+  const Context mixed =
+      from_w3c_headers("", "", "a b=1, ok=1 ,novalue, k=%zz,  good=%C3%BC;p=1 , =x");
+  EXPECT_EQ(mixed.baggage(), (Context::Baggage{{"ok", "1"}, {"good", "\xC3\xBC"}}));
+  EXPECT_TRUE(w3c::parse_baggage_lenient(",,, ,").empty());
+  // Limits: members past the 180th are dropped, the first 180 kept.
+  std::string many;
+  for (int i = 0; i < 200; ++i) many += "k" + std::to_string(i) + "=v,";
+  const auto kept = w3c::parse_baggage_lenient(many);
+  ASSERT_EQ(kept.size(), w3c::kMaxBaggageMembers);
+  EXPECT_EQ(kept.back().key, "k179");
+}
+
+TEST(W3CContextTest, BaggagePropertiesSurviveReInjection) {
+  const Context c = from_w3c_headers(kValid, "", "user=alice;ttl=60;private, plain=1");
+  EXPECT_EQ(*c.baggage_value("user"), "alice");
+  EXPECT_EQ(inject_w3c_headers(c).baggage, "user=alice;ttl=60;private,plain=1");
+  // A child context keeps them; a new value for the key drops the old properties.
+  EXPECT_EQ(inject_w3c_headers(c.set_baggage("x", "1")).baggage,
+            "user=alice;ttl=60;private,plain=1,x=1");
+  EXPECT_EQ(inject_w3c_headers(c.set_baggage("user", "bob")).baggage, "user=bob,plain=1");
+}
+
+TEST(W3CContextTest, TraceparentWithTrailingOrLeadingWhitespaceIsAccepted) {
+  for (const std::string& tp : {std::string(kValid) + " ", std::string(kValid) + "\t \t",
+                                " " + std::string(kValid), "\t" + std::string(kValid) + " "}) {
+    EXPECT_NO_THROW(w3c::parse_traceparent(tp)) << "'" << tp << "'";
+    EXPECT_TRUE(from_w3c_headers(tp).has_span()) << "'" << tp << "'";
+  }
 }
 
 }  // namespace

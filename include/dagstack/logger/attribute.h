@@ -2,15 +2,19 @@
 // carry bodies and attributes from a call site to the sinks without copying them.
 #pragma once
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "dagstack/logger/to_attribute.h"
 #include "dagstack/logger/value.h"
 
 namespace dagstack::logger {
@@ -23,19 +27,20 @@ namespace dagstack::logger {
 // Thread-compatible.
 class AttrValue {
  public:
-  enum class Kind : std::uint8_t { kNull, kBool, kInt, kDouble, kString, kValue };
+  // kUint holds only integers above INT64_MAX; smaller ones are kInt.
+  enum class Kind : std::uint8_t { kNull, kBool, kInt, kDouble, kString, kValue, kUint };
 
   constexpr AttrValue() noexcept : kind_(Kind::kNull), i_(0) {}
   constexpr AttrValue(std::nullptr_t) noexcept : kind_(Kind::kNull), i_(0) {}  // NOLINT
   constexpr AttrValue(bool b) noexcept : kind_(Kind::kBool), b_(b) {}          // NOLINT
   template <std::integral T>
-  requires(!std::same_as<T, bool>) constexpr AttrValue(
+  requires(!std::same_as<T, bool> && !detail::CharType<T>) constexpr AttrValue(
       T v) noexcept  // NOLINT(google-explicit-constructor)
       : kind_(Kind::kInt), i_(static_cast<std::int64_t>(v)) {
     if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
       if (v > static_cast<T>(INT64_MAX)) {
-        kind_ = Kind::kDouble;
-        d_ = static_cast<double>(v);
+        kind_ = Kind::kUint;
+        u_ = static_cast<std::uint64_t>(v);
       }
     }
   }
@@ -47,6 +52,31 @@ class AttrValue {
       : kind_(Kind::kString), s_{s.data(), s.size()} {}
   AttrValue(const std::string& s) noexcept  // NOLINT(google-explicit-constructor)
       : kind_(Kind::kString), s_{s.data(), s.size()} {}
+  // Durations are written as double seconds (`1500ms` -> 1.5).
+  template <typename R, typename P>
+  constexpr AttrValue(std::chrono::duration<R, P> d) noexcept  // NOLINT
+      : kind_(Kind::kDouble), d_(std::chrono::duration<double>(d).count()) {}
+  // An enum class is its underlying integer, unless it has a to_attribute returning a scalar or
+  // a string view (e.g. its enumerator name), which is used instead.
+  template <typename E>
+  requires(std::is_enum_v<E> &&
+           ((detail::ScopedEnum<E> && !detail::HasToAttribute<E>) ||
+            detail::ViewableToAttribute<E>)) constexpr AttrValue(E e) noexcept  // NOLINT
+      : AttrValue(convert_enum(e)) {}
+  // An optional is its value, or null when empty (the optional must outlive the view).
+  template <typename T>
+  requires std::is_convertible_v<const T&, AttrValue> AttrValue(const std::optional<T>& o)
+  noexcept  // NOLINT
+      : AttrValue(o.has_value() ? AttrValue(*o) : AttrValue()) {}
+  // Raw pointers (other than C strings), unscoped enums without to_attribute and char never
+  // convert silently: the compile error names the type.
+  template <typename T>
+  requires detail::RejectedAttributeType<T> AttrValue(T)
+  noexcept {  // NOLINT
+    static_assert(detail::kAlwaysFalse<T>,
+                  "not an attribute value (raw pointer, unscoped enum or char): log the pointee, "
+                  "static_cast<int>(e), std::string(1, c), or define to_attribute(T)");
+  }
   // A nested Value is viewed (it must outlive the view); scalar Values are flattened into the
   // view. Containers go through Value: `{"tags", Value(tags_vector)}` (the temporary Value
   // lives until the end of the full expression, i.e. the whole emit call).
@@ -57,6 +87,7 @@ class AttrValue {
   bool as_bool() const noexcept { return b_; }
   std::int64_t as_int() const noexcept { return i_; }
   double as_double() const noexcept { return d_; }
+  std::uint64_t as_uint() const noexcept { return u_; }
   std::string_view as_string() const noexcept { return {s_.data, s_.size}; }
   // The viewed Value when kind() == kValue (always an array or a map).
   const Value& as_value() const noexcept { return *v_; }
@@ -65,6 +96,15 @@ class AttrValue {
   Value to_value() const;
 
  private:
+  template <typename E>
+  static constexpr AttrValue convert_enum(E e) noexcept {
+    if constexpr (detail::HasToAttribute<E>) {
+      return AttrValue(to_attribute(e));
+    } else {
+      return AttrValue(static_cast<std::underlying_type_t<E>>(e));
+    }
+  }
+
   struct Str {
     const char* data;
     std::size_t size;
@@ -73,6 +113,7 @@ class AttrValue {
   union {
     bool b_;
     std::int64_t i_;
+    std::uint64_t u_;
     double d_;
     Str s_;
     const Value* v_;
@@ -82,9 +123,21 @@ class AttrValue {
 // Attribute
 //
 // One key/value pair viewed at the call site. Keys are UTF-8. Valid for the call only.
+// Values that cannot be viewed (containers, maps, system_clock time points, types with an owning
+// to_attribute; see to_attribute.h) are converted into a temporary that lives until the end of
+// the full expression, i.e. the emit call: `log.info("cart", {{"items", items_vector}})`. Build
+// such an Attribute only inside the emit call expression.
 struct Attribute {
   std::string_view key;
   AttrValue value;
+
+  constexpr Attribute() noexcept = default;
+  constexpr Attribute(std::string_view k, AttrValue v) noexcept : key(k), value(v) {}
+  template <typename T>
+  requires(!std::is_convertible_v<const T&, AttrValue>)
+      Attribute(std::string_view k, const T& v,
+                detail::AttributeHolder&& holder = detail::AttributeHolder{})
+      : key(k), value((holder.value = detail::to_owned_value(v), AttrValue(holder.value))) {}
 };
 
 // AttributeSpan

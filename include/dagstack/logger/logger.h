@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@
 #include "dagstack/logger/severity.h"
 #include "dagstack/logger/sink.h"
 #include "dagstack/logger/source_location.h"
+#include "dagstack/logger/subscription.h"
 
 namespace dagstack::logger {
 
@@ -26,20 +29,155 @@ struct Node;
 // The level gate's storage; defined here so the gate inlines into the caller.
 struct NodeGate {
   std::atomic<int> min_severity{kSeverityInfo};
+  std::atomic<bool> backtrace{false};  // a backtrace ring keeps records below the level
 };
 }  // namespace detail
 
 using SinkList = std::vector<std::shared_ptr<Sink>>;
 
 namespace detail {
-// Format arguments: at least one, and not a lone attribute list (which selects the
-// body + attributes overload instead).
+// The last type of a pack.
+template <typename... Args>
+using LastOf = typename decltype((std::type_identity<Args>{}, ...))::type;
+
+// Format arguments: at least one, and the last one is not an attribute list (a trailing
+// attribute list selects the format + attributes overloads instead).
 template <typename... Args>
 concept FormatArguments =
     sizeof...(Args) > 0 &&
-    !(sizeof...(Args) == 1 &&
-      (std::is_convertible_v<const std::remove_cvref_t<Args>&, AttributeSpan> && ...));
+    !std::is_convertible_v<const std::remove_cvref_t<LastOf<Args...>>&, AttributeSpan>;
+
+// Not constexpr: a format string whose check reaches it fails to compile with this name.
+void format_string_has_fewer_placeholders_than_arguments();
+
+// Counts the arguments `s` consumes ({} and {:{}} automatically, or the highest {n} + 1) and
+// fails to compile when fewer than `nargs` are consumed (an argument would be dropped silently).
+// Named fields ({name}) are not counted.
+consteval void check_placeholders(std::string_view s, std::size_t nargs) {
+  std::size_t automatic = 0;
+  std::size_t manual = 0;
+  bool named = false;
+  const auto field = [&](std::size_t& i) {  // s[i] is the '{' of a field; leaves i on its '}'
+    ++i;
+    if (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      std::size_t n = 0;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+        n = n * 10 + static_cast<std::size_t>(s[i++] - '0');
+      if (n + 1 > manual) manual = n + 1;
+    } else if (i < s.size() && (s[i] == '}' || s[i] == ':')) {
+      ++automatic;
+    } else {
+      named = true;
+    }
+  };
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '{') {
+      if (i + 1 < s.size() && s[i + 1] == '{') {
+        ++i;
+        continue;
+      }
+      field(i);
+      int depth = 1;
+      for (; i < s.size() && depth > 0; ++i) {
+        if (s[i] == '{') {
+          ++depth;
+          field(i);
+          --i;
+        } else if (s[i] == '}') {
+          --depth;
+        }
+      }
+      --i;
+    } else if (s[i] == '}' && i + 1 < s.size() && s[i + 1] == '}') {
+      ++i;
+    }
+  }
+  const std::size_t used = manual > automatic ? manual : automatic;
+  if (!named && used < nargs) format_string_has_fewer_placeholders_than_arguments();
+}
+
+// A compile-time checked fmt format string plus the call site that wrote it.
+template <typename... Args>
+struct BasicFormatString {
+  fmt::format_string<Args...> str;
+  SourceLocation loc;
+
+  template <typename S>
+  requires std::is_convertible_v<const S&, std::string_view>
+  consteval BasicFormatString(  // NOLINT(google-explicit-constructor)
+      const S& s, SourceLocation where = SourceLocation::current())
+      : str(s), loc(where) {
+    check_placeholders(std::string_view(s), sizeof...(Args));
+  }
+};
 }  // namespace detail
+
+// The format string parameter of the fmt-style emit methods: checked at compile time by fmt (a
+// placeholder without an argument, a bad spec) and by this library (an argument without a
+// placeholder), and carrying the call site for code.* attributes.
+template <typename... Args>
+using FormatString = detail::BasicFormatString<std::type_identity_t<Args>...>;
+
+// Declares, inside Logger, the fmt-style emitters `name_(fmt, args...)` and
+// `name_(fmt, a1, ..., aN, attrs)` for N = 1..8. `lead_` is an extra leading parameter
+// (followed by DAGSTACK_DETAIL_COMMA) or nothing; `gate_` is the severity the level gate
+// tests, `sev_` the one emitted.
+#define DAGSTACK_DETAIL_COMMA ,
+#define DAGSTACK_DETAIL_FMT_EMITTERS(name_, lead_, gate_, sev_)                                    \
+  template <typename... Args>                                                                      \
+  requires detail::FormatArguments<Args...>                                                        \
+  void name_(lead_ FormatString<Args...> f, Args&&... args) noexcept {                             \
+    if (accepts(gate_)) format_emit_impl(sev_, f.str, fmt::make_format_args(args...), {}, f.loc);  \
+  }                                                                                                \
+  template <typename A1>                                                                           \
+  void name_(lead_ FormatString<A1> f, A1&& a1, AttributeSpan attrs) noexcept {                    \
+    if (accepts(gate_)) format_emit_impl(sev_, f.str, fmt::make_format_args(a1), attrs, f.loc);    \
+  }                                                                                                \
+  template <typename A1, typename A2>                                                              \
+  void name_(lead_ FormatString<A1, A2> f, A1&& a1, A2&& a2, AttributeSpan attrs) noexcept {       \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2), attrs, f.loc);                  \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3>                                                 \
+  void name_(lead_ FormatString<A1, A2, A3> f, A1&& a1, A2&& a2, A3&& a3,                          \
+             AttributeSpan attrs) noexcept {                                                       \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3), attrs, f.loc);              \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4>                                    \
+  void name_(lead_ FormatString<A1, A2, A3, A4> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,             \
+             AttributeSpan attrs) noexcept {                                                       \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4), attrs, f.loc);          \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5>                       \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,         \
+             A5&& a5, AttributeSpan attrs) noexcept {                                              \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5), attrs, f.loc);      \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6>          \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,     \
+             A5&& a5, A6&& a6, AttributeSpan attrs) noexcept {                                     \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6), attrs, f.loc);  \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6,          \
+            typename A7>                                                                           \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6, A7> f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, \
+             A5&& a5, A6&& a6, A7&& a7, AttributeSpan attrs) noexcept {                            \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6, a7), attrs,      \
+                       f.loc);                                                                     \
+  }                                                                                                \
+  template <typename A1, typename A2, typename A3, typename A4, typename A5, typename A6,          \
+            typename A7, typename A8>                                                              \
+  void name_(lead_ FormatString<A1, A2, A3, A4, A5, A6, A7, A8> f, A1&& a1, A2&& a2, A3&& a3,      \
+             A4&& a4, A5&& a5, A6&& a6, A7&& a7, A8&& a8, AttributeSpan attrs) noexcept {          \
+    if (accepts(gate_))                                                                            \
+      format_emit_impl(sev_, f.str, fmt::make_format_args(a1, a2, a3, a4, a5, a6, a7, a8), attrs,  \
+                       f.loc);                                                                     \
+  }
 
 class ScopedSinks;
 
@@ -62,124 +200,147 @@ class Logger {
 
   // The logger's dotted name ("" for the root).
   const std::string& name() const noexcept;
+  // The instrumentation scope version given to get() ("" when none was given); detached
+  // children report their parent's.
+  std::string version() const;
+
+  // A callback for configuration changes, as in the other dagstack bindings.
+  using ReconfigureCallback = std::function<void(const Logger&)>;
+  // Registers `callback` for watch-based reconfiguration. None exists yet, so the returned
+  // Subscription is inactive (path "logger:<name>", inactive_reason says why), the callback is
+  // never called, and a `subscription_without_watch` warning goes to the internal channel.
+  Subscription on_reconfigure(ReconfigureCallback callback) const;
 
   // True when a record at `severity_number` passes this logger's level (one relaxed load).
   bool is_enabled(int severity_number) const noexcept {
     return severity_number >= gate_->min_severity.load(std::memory_order_relaxed);
   }
+  // True when an emit at `severity_number` does anything: it passes the level, or a backtrace
+  // ring keeps it (enable_backtrace). The emit methods and DAGSTACK_LOG_* macros test this.
+  bool accepts(int severity_number) const noexcept {
+    return is_enabled(severity_number) || gate_->backtrace.load(std::memory_order_relaxed);
+  }
+
+  // Backtrace ring (opt-in, per logger handle's node): records below the level are kept, up to
+  // `capacity` (the oldest dropped first), with their time, context and call site; when this
+  // logger emits an ERROR-or-worse record, the kept records are emitted first, in order, at
+  // their own severities and times, and the ring empties. `capacity` 0 turns it off.
+  void enable_backtrace(std::size_t capacity) const;
+  // Turns the ring off and drops what it kept.
+  void disable_backtrace() const;
+  // Emits the kept records now, in order, and empties the ring; returns how many. Never throws.
+  std::size_t dump_backtrace() const noexcept;
 
   // Emit at the bucket baselines 1, 5, 9, 13, 17, 21. `attrs` may be a braced list:
   // `log.info("paid", {{"order.id", 42}, {"currency", "EUR"}})`. The call site's location is
   // added as code.* attributes when configured. Never throws.
   void trace(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityTrace)) emit_impl(kSeverityTrace, nullptr, body, attrs, loc);
+    if (accepts(kSeverityTrace)) emit_impl(kSeverityTrace, nullptr, body, attrs, loc);
   }
   void debug(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityDebug)) emit_impl(kSeverityDebug, nullptr, body, attrs, loc);
+    if (accepts(kSeverityDebug)) emit_impl(kSeverityDebug, nullptr, body, attrs, loc);
   }
   void info(AttrValue body, AttributeSpan attrs = {},
             SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityInfo)) emit_impl(kSeverityInfo, nullptr, body, attrs, loc);
+    if (accepts(kSeverityInfo)) emit_impl(kSeverityInfo, nullptr, body, attrs, loc);
   }
   void warn(AttrValue body, AttributeSpan attrs = {},
             SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityWarn)) emit_impl(kSeverityWarn, nullptr, body, attrs, loc);
+    if (accepts(kSeverityWarn)) emit_impl(kSeverityWarn, nullptr, body, attrs, loc);
   }
   void error(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityError)) emit_impl(kSeverityError, nullptr, body, attrs, loc);
+    if (accepts(kSeverityError)) emit_impl(kSeverityError, nullptr, body, attrs, loc);
   }
   void fatal(AttrValue body, AttributeSpan attrs = {},
              SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(kSeverityFatal)) emit_impl(kSeverityFatal, nullptr, body, attrs, loc);
+    if (accepts(kSeverityFatal)) emit_impl(kSeverityFatal, nullptr, body, attrs, loc);
   }
   // Emit at any number; numbers outside [1, 24] are clamped and reported on the internal
   // channel.
   void log(int severity_number, AttrValue body, AttributeSpan attrs = {},
            SourceLocation loc = SourceLocation::current()) noexcept {
-    if (is_enabled(clamp_severity(severity_number)))
+    if (accepts(clamp_severity(severity_number)))
       emit_impl(severity_number, nullptr, body, attrs, loc);
   }
 
-  // fmt-style bodies: `log.info("user {} logged in", name)`. Formatting happens only when the
-  // level passes (the argument expressions themselves are evaluated by C++ as usual; use the
-  // DAGSTACK_LOG_* macros to skip even that).
-  template <typename... Args>
-  requires detail::FormatArguments<Args...>
-  void trace(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityTrace))
-      format_emit_impl(kSeverityTrace, f, fmt::make_format_args(args...));
-  }
-  template <typename... Args>
-  requires detail::FormatArguments<Args...>
-  void debug(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityDebug))
-      format_emit_impl(kSeverityDebug, f, fmt::make_format_args(args...));
-  }
-  template <typename... Args>
-  requires detail::FormatArguments<Args...>
-  void info(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityInfo))
-      format_emit_impl(kSeverityInfo, f, fmt::make_format_args(args...));
-  }
-  template <typename... Args>
-  requires detail::FormatArguments<Args...>
-  void warn(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityWarn))
-      format_emit_impl(kSeverityWarn, f, fmt::make_format_args(args...));
-  }
-  template <typename... Args>
-  requires detail::FormatArguments<Args...>
-  void error(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityError))
-      format_emit_impl(kSeverityError, f, fmt::make_format_args(args...));
-  }
-  template <typename... Args>
-  requires detail::FormatArguments<Args...>
-  void fatal(fmt::format_string<Args...> f, Args&&... args) noexcept {
-    if (is_enabled(kSeverityFatal))
-      format_emit_impl(kSeverityFatal, f, fmt::make_format_args(args...));
-  }
+  // fmt-style bodies: `log.info("user {} logged in", name)`, optionally followed by attributes:
+  // `log.info("paid {} {}", amount, currency, {{"order.id", 42}})` (up to 8 format arguments
+  // before the attribute list). Formatting happens only when the level passes, into a stack
+  // buffer (no heap allocation for bodies up to 500 bytes); the argument expressions themselves
+  // are evaluated by C++ as usual (use the DAGSTACK_LOG_* macros to skip even that). A format
+  // string with fewer placeholders than arguments does not compile.
+  DAGSTACK_DETAIL_FMT_EMITTERS(trace, , kSeverityTrace, kSeverityTrace)
+  DAGSTACK_DETAIL_FMT_EMITTERS(debug, , kSeverityDebug, kSeverityDebug)
+  DAGSTACK_DETAIL_FMT_EMITTERS(info, , kSeverityInfo, kSeverityInfo)
+  DAGSTACK_DETAIL_FMT_EMITTERS(warn, , kSeverityWarn, kSeverityWarn)
+  DAGSTACK_DETAIL_FMT_EMITTERS(error, , kSeverityError, kSeverityError)
+  DAGSTACK_DETAIL_FMT_EMITTERS(fatal, , kSeverityFatal, kSeverityFatal)
+  // At any number: `log.log(10, "retry {}", n, {{"k", 1}})`.
+  DAGSTACK_DETAIL_FMT_EMITTERS(log, int severity_number DAGSTACK_DETAIL_COMMA,
+                               clamp_severity(severity_number), severity_number)
 
   // Explicit-context variants: the trace ids and baggage come from `ctx` only, never from the
   // thread's current context, whatever auto_inject_trace_context says.
-  void trace_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityTrace)) emit_impl(kSeverityTrace, &ctx, body, attrs, {});
+  void trace_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityTrace)) emit_impl(kSeverityTrace, &ctx, body, attrs, loc);
   }
-  void debug_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityDebug)) emit_impl(kSeverityDebug, &ctx, body, attrs, {});
+  void debug_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityDebug)) emit_impl(kSeverityDebug, &ctx, body, attrs, loc);
   }
-  void info_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityInfo)) emit_impl(kSeverityInfo, &ctx, body, attrs, {});
+  void info_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
+                SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityInfo)) emit_impl(kSeverityInfo, &ctx, body, attrs, loc);
   }
-  void warn_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityWarn)) emit_impl(kSeverityWarn, &ctx, body, attrs, {});
+  void warn_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
+                SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityWarn)) emit_impl(kSeverityWarn, &ctx, body, attrs, loc);
   }
-  void error_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityError)) emit_impl(kSeverityError, &ctx, body, attrs, {});
+  void error_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityError)) emit_impl(kSeverityError, &ctx, body, attrs, loc);
   }
-  void fatal_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(kSeverityFatal)) emit_impl(kSeverityFatal, &ctx, body, attrs, {});
+  void fatal_ctx(const Context& ctx, AttrValue body, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(kSeverityFatal)) emit_impl(kSeverityFatal, &ctx, body, attrs, loc);
   }
-  void log_ctx(const Context& ctx, int severity_number, AttrValue body,
-               AttributeSpan attrs = {}) noexcept {
-    if (is_enabled(clamp_severity(severity_number)))
-      emit_impl(severity_number, &ctx, body, attrs, {});
+  void log_ctx(const Context& ctx, int severity_number, AttrValue body, AttributeSpan attrs = {},
+               SourceLocation loc = SourceLocation::current()) noexcept {
+    if (accepts(clamp_severity(severity_number)))
+      emit_impl(severity_number, &ctx, body, attrs, loc);
   }
 
   // Logs an exception at ERROR (17) with exception.type (demangled), exception.message and
   // exception.stacktrace (captured here); the body defaults to the message. Caller attributes
   // win over the generated ones. Nested exceptions (std::nested_exception) are unwrapped into
   // dagstack.exception.cause.* attributes.
-  void exception(const std::exception& e, AttributeSpan attrs = {}) noexcept;
+  void exception(const std::exception& e, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept;
+  // The same with a custom body: `log.exception(e, "payment failed", {{"order.id", 42}})`.
+  // (A template so that a braced attribute list never reads as a body.)
+  template <typename Body>
+  requires std::is_convertible_v<Body&&, AttrValue>
+  void exception(const std::exception& e, Body&& body, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    exception_impl(&e, nullptr, AttrValue(body), attrs, loc);
+  }
   // The same from a `catch (...)` block: `log.exception(std::current_exception())`. A null
   // pointer is a no-op.
-  void exception(std::exception_ptr e, AttributeSpan attrs = {}) noexcept;
+  void exception(std::exception_ptr e, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept;
+  template <typename Body>
+  requires std::is_convertible_v<Body&&, AttrValue>
+  void exception(std::exception_ptr e, Body&& body, AttributeSpan attrs = {},
+                 SourceLocation loc = SourceLocation::current()) noexcept {
+    if (e) exception_impl(nullptr, &e, AttrValue(body), attrs, loc);
+  }
   // Explicit-context variant of exception().
-  void exception_ctx(const Context& ctx, const std::exception& e,
-                     AttributeSpan attrs = {}) noexcept;
+  void exception_ctx(const Context& ctx, const std::exception& e, AttributeSpan attrs = {},
+                     SourceLocation loc = SourceLocation::current()) noexcept;
 
   // A detached child with bound attributes (merged over the parent's; call-site attributes win
   // over bound ones). Inherits level, sinks, resource and redaction dynamically.
@@ -234,7 +395,12 @@ class Logger {
  private:
   void emit_impl(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
                  const SourceLocation& loc) const noexcept;
-  void format_emit_impl(int severity, fmt::string_view f, fmt::format_args args) const noexcept;
+  void backtrace_store(int severity, const Context* ctx, AttrValue body, AttributeSpan attrs,
+                       const SourceLocation& loc) const noexcept;
+  void exception_impl(const std::exception* e, const std::exception_ptr* ep, AttrValue body,
+                      AttributeSpan attrs, const SourceLocation& loc) const noexcept;
+  void format_emit_impl(int severity, fmt::string_view f, fmt::format_args args,
+                        AttributeSpan attrs, const SourceLocation& loc) const noexcept;
 
   std::shared_ptr<detail::Node> node_;
   const detail::NodeGate* gate_;
@@ -271,11 +437,19 @@ class ScopedSinks {
 
 }  // namespace dagstack::logger
 
-// Emit macros that skip evaluating their arguments when the level is off:
-// DAGSTACK_LOG_INFO(log, "user {} logged in", expensive_name());
-#define DAGSTACK_LOG_AT(lg_, level_, ...)                                        \
-  do {                                                                           \
-    if ((lg_).is_enabled(level_)) (lg_).log(level_, ::fmt::format(__VA_ARGS__)); \
+// Emit macros that skip evaluating their arguments when the level is off, and that are removed
+// at compile time below DAGSTACK_LOG_ACTIVE_LEVEL. They take everything the emit methods take:
+//   DAGSTACK_LOG_INFO(log, "user {} logged in", expensive_name(), {{"user.id", id}});
+// DAGSTACK_LOG_ACTIVE_LEVEL (default 1: keep everything) is a severity number 1..24; define it
+// before including this header (e.g. -DDAGSTACK_LOG_ACTIVE_LEVEL=9 strips TRACE and DEBUG
+// macros: their records cost nothing, not even the level check).
+#ifndef DAGSTACK_LOG_ACTIVE_LEVEL
+#define DAGSTACK_LOG_ACTIVE_LEVEL 1
+#endif
+#define DAGSTACK_LOG_AT(lg_, level_, ...)                               \
+  do {                                                                  \
+    if ((level_) >= DAGSTACK_LOG_ACTIVE_LEVEL && (lg_).accepts(level_)) \
+      (lg_).log(level_, __VA_ARGS__);                                   \
   } while (false)
 #define DAGSTACK_LOG_TRACE(lg_, ...) \
   DAGSTACK_LOG_AT(lg_, ::dagstack::logger::kSeverityTrace, __VA_ARGS__)

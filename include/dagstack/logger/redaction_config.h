@@ -31,7 +31,10 @@ struct RedactionConfig {
   std::vector<std::string> effective_suffixes() const;
 };
 
-// True when `key` ends (ASCII case-insensitively) with one of `suffixes` (lowercase).
+// True when `key`, lower-cased, ends with one of `suffixes` (lowercase ASCII). Lower-casing
+// covers ASCII and the non-ASCII characters that lower-case or simple-case-fold to an ASCII
+// letter (U+212A KELVIN SIGN, U+017F LONG S, U+0130 CAPITAL I WITH DOT), so every key the
+// Python, Go and TypeScript bindings mask is masked here too.
 bool is_secret_key(std::string_view key, const std::vector<std::string>& suffixes) noexcept;
 
 }  // namespace dagstack::logger

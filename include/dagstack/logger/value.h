@@ -16,24 +16,26 @@ namespace dagstack::logger {
 
 // Value
 //
-// A recursive JSON value: null, bool, int64, double, string (UTF-8), array or string-keyed map.
+// A recursive JSON value: null, bool, integer, double, string (UTF-8), array or string-keyed map.
 // Integers and doubles are distinct alternatives (`1` and `1.0` encode differently) and a bool
-// never converts to a number. Copy, assignment and destruction are iterative (any depth); the
-// comparison operator recurses. Thread-compatible: concurrent const access is safe.
+// never converts to a number. Integers cover INT64_MIN..UINT64_MAX exactly: values up to
+// INT64_MAX are kInt, values above it kUint (never both, so equality is by value). Copy,
+// assignment and destruction are iterative (any depth); the comparison operator recurses.
+// Thread-compatible: concurrent const access is safe.
 class Value {
  public:
   using Array = std::vector<Value>;
   using Map = std::map<std::string, Value, std::less<>>;
-  enum class Type : std::uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kMap };
+  enum class Type : std::uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kMap, kUint };
 
   // Null.
   Value() noexcept = default;
   Value(std::nullptr_t) noexcept {}     // NOLINT(google-explicit-constructor)
   Value(bool b) noexcept : data_(b) {}  // NOLINT(google-explicit-constructor)
-  // Any integer type; unsigned values above INT64_MAX are stored as double.
+  // Any integer type; unsigned values above INT64_MAX are stored exactly as kUint.
   template <std::integral T>
   requires(!std::same_as<T, bool>) Value(T v)
-  noexcept : data_(to_int_or_double(v)) {}  // NOLINT(google-explicit-constructor)
+  noexcept : data_(to_integer(v)) {}  // NOLINT(google-explicit-constructor)
   template <std::floating_point T>
   Value(T v) noexcept : data_(static_cast<double>(v)) {}  // NOLINT(google-explicit-constructor)
   Value(const char* s) : data_(std::string(s)) {}         // NOLINT(google-explicit-constructor)
@@ -91,11 +93,14 @@ class Value {
   bool is_string() const noexcept { return type() == Type::kString; }
   bool is_array() const noexcept { return type() == Type::kArray; }
   bool is_map() const noexcept { return type() == Type::kMap; }
+  // True for an integer above INT64_MAX (read it with as_uint()).
+  bool is_uint() const noexcept { return type() == Type::kUint; }
 
   // Typed accessors; each throws std::bad_variant_access when the type differs.
   bool as_bool() const { return std::get<bool>(data_); }
   std::int64_t as_int() const { return std::get<std::int64_t>(data_); }
   double as_double() const { return std::get<double>(data_); }
+  std::uint64_t as_uint() const { return std::get<std::uint64_t>(data_); }
   const std::string& as_string() const { return std::get<std::string>(data_); }
   const Array& as_array() const { return std::get<Array>(data_); }
   const Map& as_map() const { return std::get<Map>(data_); }
@@ -112,17 +117,19 @@ class Value {
   void release_nested() noexcept;
 
   template <typename T>
-  static std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Map>
-  to_int_or_double(T v) noexcept {
+  static std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Map,
+                      std::uint64_t>
+  to_integer(T v) noexcept {
     if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
       if (v > static_cast<T>(std::numeric_limits<std::int64_t>::max())) {
-        return static_cast<double>(v);
+        return static_cast<std::uint64_t>(v);
       }
     }
     return static_cast<std::int64_t>(v);
   }
 
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Map> data_;
+  std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Map, std::uint64_t>
+      data_;
 };
 
 }  // namespace dagstack::logger

@@ -86,6 +86,11 @@ Baggage parse_baggage(std::string_view header);
 // token, on malformed metadata, or when the result would break the limits.
 std::string format_baggage(const Baggage& baggage);
 
+// Parses a `baggage` header as a receiver should: invalid and empty members are dropped one by
+// one and the valid ones kept (`k=v,` and `k=v,,k2=v2` keep k and k2); members past the 180th or
+// past 8192 bytes are dropped. Never throws for bad input.
+Baggage parse_baggage_lenient(std::string_view header);
+
 }  // namespace w3c
 
 // W3CHeaders: the three propagation headers; an empty string means "do not send this header".
@@ -96,14 +101,16 @@ struct W3CHeaders {
 };
 
 // The Context described by incoming headers: the remote span (trace id, parent span id, flags)
-// from `traceparent`, its `tracestate`, and the `baggage` entries (properties dropped). An
-// invalid `traceparent` yields no span and makes `tracestate` ignored; an invalid `tracestate`
-// or `baggage` is ignored on its own. Never throws for bad input (only std::bad_alloc).
+// from `traceparent`, its `tracestate`, and the valid `baggage` members (parse_baggage_lenient;
+// their properties are kept for inject_w3c_headers). An invalid `traceparent` yields no span and
+// makes `tracestate` ignored; an invalid `tracestate` is ignored on its own. Never throws for bad
+// input (only std::bad_alloc).
 Context from_w3c_headers(std::string_view traceparent, std::string_view tracestate = {},
                          std::string_view baggage = {});
 
 // The headers to send downstream for `ctx`: `traceparent` when it has a span (version 00),
-// `tracestate` when it carries one, and `baggage` from its entries. Baggage entries whose key
+// `tracestate` when it carries one, and `baggage` from its entries (with the properties a
+// member arrived with, as long as its value is unchanged). Baggage entries whose key
 // is not a token are skipped, and entries past the 180-member / 8192-byte limits are dropped,
 // so the result is always valid. Never throws except std::bad_alloc.
 W3CHeaders inject_w3c_headers(const Context& ctx);
