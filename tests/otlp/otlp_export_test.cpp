@@ -28,6 +28,9 @@ struct Mode {
   const char* name;
 };
 
+// Test names show the mode, not the struct's bytes.
+void PrintTo(const Mode& m, std::ostream* os) { *os << m.name; }
+
 class OtlpExportTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override { Logger::reset(); }
