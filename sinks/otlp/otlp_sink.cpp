@@ -411,7 +411,12 @@ class ActiveOtlpSink final : public OtlpSink {
     if (!ch.inflight) {
       const bool want = ch.queue.size() >= options_.max_batch_records || ch.taken < target;
       if (!want || ch.queue.empty()) return Step::kIdle;
-      form_batch(ch);
+      if (!form_batch(ch)) {
+        counters(ch).failed.fetch_add(ch.inflight->count, std::memory_order_relaxed);
+        unreported_failed_.fetch_add(ch.inflight->count, std::memory_order_relaxed);
+        finish(ch);
+        return Step::kSent;  // progress: the next batch may go
+      }
     }
     auto now = Clock::now();
     if (now < ch.retry_at) return Step::kWaiting;
@@ -434,7 +439,9 @@ class ActiveOtlpSink final : public OtlpSink {
     return Step::kSent;
   }
 
-  void form_batch(Channel& ch) {
+  // Takes the next batch off `ch` into its in-flight slot; false when it could not be encoded
+  // (reported; the caller counts it as failed).
+  bool form_batch(Channel& ch) {
     const std::size_t n = std::min(options_.max_batch_records, ch.queue.size());
     std::vector<const EncodedItem*> items;
     items.reserve(n);
@@ -446,19 +453,21 @@ class ActiveOtlpSink final : public OtlpSink {
     Batch batch;
     batch.count = n;
     batch.held = held;
+    bool ok = true;
     try {
       batch.body =
           detail::build_request(ch.signal, encoding_, resources_copy_, scopes_copy_, items);
       if (options_.compression == OtlpCompression::kGzip)
         batch.body = detail::gzip_compress(batch.body);
     } catch (const std::exception& e) {
-      batch.body.clear();
+      ok = false;
       dagstack::logger::detail::report_sink_error(id_, "otlp request could not be encoded",
                                                   e.what());
     }
     ch.queue.erase(ch.queue.begin(), ch.queue.begin() + static_cast<std::ptrdiff_t>(n));
     ch.taken += n;
     ch.inflight = std::move(batch);
+    return ok;
   }
 
   void finish(Channel& ch) {
