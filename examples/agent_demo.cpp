@@ -4,6 +4,8 @@
 //   - a dagstack JSON-lines file (argv[1], default agent_demo.jsonl),
 //   - a NorthStar sink configured from NORTHSTAR_* (NORTHSTAR_ENDPOINT or NORTHSTAR_PROJECT_ID,
 //     NORTHSTAR_API_KEY, NORTHSTAR_PROJECT, NORTHSTAR_ENVIRONMENT, NORTHSTAR_DEBUG).
+//   - when OTEL_EXPORTER_OTLP_ENDPOINT is set (and the OTLP component is built), an OTLP sink
+//     configured from OTEL_EXPORTER_OTLP_*: logs and spans to an OpenTelemetry Collector.
 // One run, two iterations of agent -> model -> tools, user input, messages, tool calls, a metric,
 // a caught tool error and a final response. Exits 0 only when flush() confirms that every batch
 // was accepted (or when NorthStar is disabled, which it says).
@@ -15,8 +17,12 @@
 #include <dagstack/logger/northstar/northstar.h>
 #include <dagstack/logger/sinks/console_sink.h>
 #include <dagstack/logger/sinks/file_sink.h>
+#ifdef DAGSTACK_AGENT_DEMO_WITH_OTLP
+#include <dagstack/logger/otlp/otlp_sink.h>
+#endif
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -124,6 +130,9 @@ std::string run_agent(const std::string& question) {
 int main(int argc, char** argv) {
   const std::string jsonl_path = argc > 1 ? argv[1] : "agent_demo.jsonl";
   std::shared_ptr<ns::NorthStarSink> northstar;
+#ifdef DAGSTACK_AGENT_DEMO_WITH_OTLP
+  std::shared_ptr<dl::otlp::OtlpSink> otlp;
+#endif
   try {
     northstar = ns::make_northstar_sink(ns::NorthStarOptions::from_env());
     dl::FileSinkOptions file;
@@ -131,6 +140,13 @@ int main(int argc, char** argv) {
     dl::ConfigureOptions options;
     options.sinks = dl::SinkList{dl::make_console_sink({.mode = dl::ConsoleMode::kPretty, .stream = stdout}),
                                  dl::make_file_sink(file), northstar};
+#ifdef DAGSTACK_AGENT_DEMO_WITH_OTLP
+    const char* otlp_endpoint = std::getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    if (otlp_endpoint != nullptr && *otlp_endpoint != '\0') {
+      otlp = dl::otlp::make_otlp_sink(dl::otlp::OtlpOptions::from_env());
+      options.sinks->push_back(otlp);
+    }
+#endif
     options.resource_attributes = dl::Value::Map{{"service.name", "agent-demo"}};
     dl::configure(options);
   } catch (const std::exception& e) {
@@ -141,12 +157,29 @@ int main(int argc, char** argv) {
   const std::string run_id = run_agent("What's the weather in Paris, and can you book a table for two?");
 
   const dl::FlushResult result = northstar->flush(std::chrono::seconds(15));
+#ifdef DAGSTACK_AGENT_DEMO_WITH_OTLP
+  bool otlp_ok = true;
+  if (otlp) {
+    const dl::FlushResult otlp_result = otlp->flush(std::chrono::seconds(15));
+    otlp_ok = otlp_result.success;
+    if (!otlp_ok) std::fprintf(stderr, "agent_demo: OTLP export incomplete: %s\n", otlp_result.failed_sinks[0].error.c_str());
+  }
+#endif
   (void)dl::shutdown(std::chrono::seconds(10));  // ends the NorthStar session, closes the file
   const ns::NorthStarStats stats = northstar->stats();
   const bool delivered = result.success && stats.batches_rejected == 0 && stats.records_dropped == 0 &&
                          stats.entities_lost_at_close == 0;
 
   std::printf("\nrun %s; JSON-lines in %s\n", run_id.c_str(), jsonl_path.c_str());
+#ifdef DAGSTACK_AGENT_DEMO_WITH_OTLP
+  if (otlp) {
+    const dl::otlp::OtlpStats os = otlp->stats();
+    std::printf("OTLP: %llu log records and %llu spans delivered\n",
+                static_cast<unsigned long long>(os.logs.delivered),
+                static_cast<unsigned long long>(os.spans.delivered));
+    if (!otlp_ok) return 1;
+  }
+#endif
   if (!northstar->enabled()) {
     std::printf("NorthStar disabled: set NORTHSTAR_ENDPOINT (or NORTHSTAR_PROJECT_ID) and NORTHSTAR_API_KEY\n");
     return 0;

@@ -148,6 +148,16 @@ def main(argv):
         v = ns(b, "p50_ns")
         rows.append((label, fmt(v), "-", "-", "<= 300 ns median", None if v is None else v <= 300.0))
 
+    oe = find(runs, "OtlpEmit_direct")
+    ol = find(runs, "OtlpLoggerCall")
+    for label, b in (("OTLP sink emit on the caller (p50)", oe), ("  whole logger call into it (p50)", ol)):
+        v = ns(b, "p50_ns")
+        rows.append((label, fmt(v), "-", "-", "<= 300 ns median", None if v is None else v <= 300.0))
+    for label, name in (("OTLP protobuf encoding, one thread", "OtlpEncode_protobuf"),
+                        ("  OTLP/JSON encoding, one thread", "OtlpEncode_json")):
+        v = ns(find(runs, name), "items_per_second")
+        rows.append((label, fmt(v, "rec/s"), "-", "-", "(reported)", None))
+
     for label, name, theirs in (("heap allocs per enabled call into FileSink (3 attrs)", "Allocs_FileSync_dagstack", "Allocs_FileSync_spdlog"),
                                 ("heap allocs per enabled call into FileSink (8 attrs)", "Allocs8_FileSync_dagstack", None),
                                 ("heap allocs per call on the AsyncSink caller", "Allocs_AsyncFile_dagstack", None)):

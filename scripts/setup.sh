@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ libgcc-12-dev cmake ninja-build pkg-config python3 curl git
+  g++ libgcc-12-dev cmake ninja-build pkg-config python3 curl git zlib1g-dev nodejs npm
   libfmt-dev libspdlog-dev rapidjson-dev libcurl4-openssl-dev
   libcpp-httplib-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev

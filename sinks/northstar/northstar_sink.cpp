@@ -353,15 +353,10 @@ class ActiveSink final : public NorthStarSink {
 
   milliseconds backoff(int attempt, std::optional<milliseconds> retry_after) {
     const RetryPolicy& p = options_.retry;
-    double base =
-        static_cast<double>(p.initial_backoff.count()) * std::pow(p.multiplier, attempt - 1);
-    base = std::min(base, static_cast<double>(p.max_backoff.count()));
+    const http::BackoffPolicy policy{p.initial_backoff, p.max_backoff, p.multiplier, p.jitter,
+                                     p.max_retry_after};
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    double delay = base * (1.0 - p.jitter * u(rng_));
-    if (retry_after)
-      delay =
-          std::max(delay, static_cast<double>(std::min(*retry_after, p.max_retry_after).count()));
-    return milliseconds(static_cast<long long>(delay));
+    return http::backoff_delay(policy, attempt, retry_after, u(rng_));
   }
 
   // Sends batches until the stitcher FIFO is delivered up to `target` (and while a full batch is
@@ -459,7 +454,7 @@ class ActiveSink final : public NorthStarSink {
     batches_rejected_.fetch_add(1, std::memory_order_relaxed);
     entities_rejected_.fetch_add(n, std::memory_order_relaxed);
     unreported_rejected_.fetch_add(n, std::memory_order_relaxed);
-    const std::string error = response.status == 0 ? response.error : response.body;
+    const std::string error = response.status == 0 ? response.error : http::excerpt(response.body);
     detail_report(std::string("northstar batch ") + std::string(reason), response.status, error, n);
     debug("batch " + std::string(reason) + ": " + describe(response));
     if (options_.dead_letter_path.empty()) return;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "dagstack/logger/http/retry.h"
 #include "dagstack/logger/northstar/http_transport.h"
 
 namespace dagstack::logger::northstar::detail {
@@ -23,8 +24,7 @@ bool accepted_body(std::string_view body) noexcept;
 bool retryable_status(int status) noexcept;
 // The outcome of one response (status 0 = transport error).
 ResponseOutcome classify_response(const HttpResponse& response) noexcept;
-// Parses a Retry-After value: delta-seconds (capped at 999999999 s) or an HTTP date (time until
-// then, 0 when past). nullopt when empty or unparseable. Never throws.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) noexcept;
+// Retry-After parsing lives in the shared HTTP library (dagstack/logger/http/retry.h).
+using http::parse_retry_after;
 
 }  // namespace dagstack::logger::northstar::detail

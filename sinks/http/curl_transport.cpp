@@ -1,16 +1,16 @@
-// curl_transport.cpp: HttpTransport over one reused libcurl easy handle.
+// curl_transport.cpp: HttpTransport over one reused libcurl easy handle, with a cap on the
+// response body kept in memory.
 #include <curl/curl.h>
-
-#include "response.h"
 
 #include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <mutex>
 
-#include "dagstack/logger/northstar/http_transport.h"
+#include "dagstack/logger/http/http_transport.h"
+#include "dagstack/logger/http/retry.h"
 
-namespace dagstack::logger::northstar {
+namespace dagstack::logger::http {
 namespace {
 
 void global_init_once() {
@@ -18,10 +18,26 @@ void global_init_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct BodyState {
+  std::string* body = nullptr;
+  std::size_t cap = 0;
+  bool truncated = false;
+};
+
+// Keeps at most `cap` bytes; past the cap it ends the transfer (returning less than it was
+// given makes libcurl stop with CURLE_WRITE_ERROR), so an endless body costs neither memory nor
+// time.
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* out = static_cast<std::string*>(user);
-  out->append(data, size * n);
-  return size * n;
+  auto* state = static_cast<BodyState*>(user);
+  const std::size_t len = size * n;
+  const std::size_t room = state->cap - std::min(state->cap, state->body->size());
+  if (len <= room) {
+    state->body->append(data, len);
+    return len;
+  }
+  state->body->append(data, room);
+  state->truncated = true;
+  return 0;
 }
 
 struct HeaderState {
@@ -37,8 +53,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     std::string name = line.substr(0, colon);
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    if (name == "retry-after")
-      state->retry_after = detail::parse_retry_after(line.substr(colon + 1));
+    if (name == "retry-after") state->retry_after = parse_retry_after(line.substr(colon + 1));
   } else if (line.rfind("HTTP/", 0) == 0) {
     state->retry_after.reset();  // a new response (after a 1xx)
   }
@@ -47,7 +62,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
 
 class CurlTransport final : public HttpTransport {
  public:
-  CurlTransport() {
+  explicit CurlTransport(std::string user_agent) : user_agent_(std::move(user_agent)) {
     global_init_once();
     handle_ = curl_easy_init();
   }
@@ -70,6 +85,7 @@ class CurlTransport final : public HttpTransport {
       }
       headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
       HeaderState header_state;
+      BodyState body_state{&response.body, request.max_response_bytes, false};
       const long timeout_ms = static_cast<long>(std::max<long long>(1, request.timeout.count()));
       curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
       curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -82,15 +98,18 @@ class CurlTransport final : public HttpTransport {
       curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
       curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
       curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-      curl_easy_setopt(h, CURLOPT_USERAGENT, "dagstack-logger-cpp/0.1 northstar-sink");
+      curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
-      curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, &body_state);
       curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
       curl_easy_setopt(h, CURLOPT_HEADERDATA, &header_state);
       const CURLcode rc = curl_easy_perform(h);
       curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
       curl_slist_free_all(headers);
-      if (rc != CURLE_OK) {
+      if (rc == CURLE_WRITE_ERROR && body_state.truncated) {
+        // Our cap, not a transport failure: the status line and headers were read.
+        response.body_truncated = true;
+      } else if (rc != CURLE_OK) {
         response.status = 0;
         response.error = curl_easy_strerror(rc);
         response.body.clear();
@@ -112,11 +131,14 @@ class CurlTransport final : public HttpTransport {
 
  private:
   std::mutex mutex_;
+  const std::string user_agent_;
   CURL* handle_ = nullptr;
 };
 
 }  // namespace
 
-std::shared_ptr<HttpTransport> make_curl_transport() { return std::make_shared<CurlTransport>(); }
+std::shared_ptr<HttpTransport> make_curl_transport(std::string user_agent) {
+  return std::make_shared<CurlTransport>(std::move(user_agent));
+}
 
-}  // namespace dagstack::logger::northstar
+}  // namespace dagstack::logger::http
