@@ -86,7 +86,8 @@ void NorthStarOptions::validate() const {
   if (batch_size == 0) throw ConfigError("northstar batch_size must be greater than zero");
   if (flush_interval.count() <= 0)
     throw ConfigError("northstar flush_interval must be greater than zero");
-  if (max_queue_bytes < 65536) throw ConfigError("northstar max_queue_bytes must be at least 65536");
+  if (max_queue_bytes < 65536)
+    throw ConfigError("northstar max_queue_bytes must be at least 65536");
   if (max_batch_records == 0)
     throw ConfigError("northstar max_batch_records must be greater than zero");
   if (request_timeout.count() <= 0)

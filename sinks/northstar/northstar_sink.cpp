@@ -124,7 +124,7 @@ void poster_main(const std::shared_ptr<PostChannel>& ch) {
   }
 }
 
-constexpr std::size_t kRecordOverhead = 96;  // bytes counted per queued record beyond its blob
+constexpr std::size_t kRecordOverhead = 96;    // bytes counted per queued record beyond its blob
 constexpr std::size_t kMaxEchoedError = 2048;  // response text kept in reports and dead letters
 
 bool content_refusal(int status) { return status == 400 || status == 413 || status == 422; }
@@ -302,9 +302,9 @@ class ActiveSink final : public NorthStarSink {
   // The batch being delivered: a live one taken from the stitcher, or an outbox file replayed.
   struct Current {
     detail::Batch batch;
-    std::uint64_t end_position = 0;  // live: stitcher FIFO position just past it
-    std::string claimed;             // replay: the claimed outbox file (full path)
-    std::uint64_t file_bytes = 0;    // replay: its size
+    std::uint64_t end_position = 0;                // live: stitcher FIFO position just past it
+    std::string claimed;                           // replay: the claimed outbox file (full path)
+    std::uint64_t file_bytes = 0;                  // replay: its size
     std::deque<std::vector<std::uint32_t>> parts;  // primary subsets still to send; front first
     std::string body;                              // the body of parts.front() ("" = not built)
     int attempts = 0;
@@ -340,9 +340,8 @@ class ActiveSink final : public NorthStarSink {
   void report_drops() {
     const auto now = Clock::now().time_since_epoch().count();
     auto last = last_drop_report_.load(std::memory_order_relaxed);
-    constexpr std::int64_t kSecond = std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::seconds(1))
-                                         .count();
+    constexpr std::int64_t kSecond =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count();
     if (last != 0 && now - last < kSecond) return;
     if (!last_drop_report_.compare_exchange_strong(last, now)) return;
     const std::uint64_t n = dropped_.load(std::memory_order_relaxed);
@@ -388,8 +387,8 @@ class ActiveSink final : public NorthStarSink {
         const bool work_now = !cur_ && !outbox_files_.empty();
         if (!work_now) {
           cv_.wait_until(lock, wake, [&] {
-            return stop_ || raw_.size() >= options_.batch_size ||
-                   flush_requested_ != flush_seen_ || raw_bytes_ >= options_.max_queue_bytes / 4;
+            return stop_ || raw_.size() >= options_.batch_size || flush_requested_ != flush_seen_ ||
+                   raw_bytes_ >= options_.max_queue_bytes / 4;
           });
         }
         if (stop_) break;
@@ -423,7 +422,10 @@ class ActiveSink final : public NorthStarSink {
         unclaim(*cur_);
       } else if (cur_) {
         const std::size_t n = remaining_entities(*cur_);
-        if (spill_current("unsent at close")) stored += n; else lost += n;
+        if (spill_current("unsent at close"))
+          stored += n;
+        else
+          lost += n;
       }
       cur_.reset();
       while (auto batch = stitcher_.take_batch(options_.max_batch_records)) {
@@ -609,7 +611,8 @@ class ActiveSink final : public NorthStarSink {
   // disk (oldest first, after the batch being retried).
   void spill_if_needed() {
     if (!outbox_enabled() || !outage_) return;
-    std::size_t live = stitcher_.pending_bytes() + (cur_ && !cur_->replay() ? cur_->batch.bytes : 0);
+    std::size_t live =
+        stitcher_.pending_bytes() + (cur_ && !cur_->replay() ? cur_->batch.bytes : 0);
     if (live <= options_.max_queue_bytes / 2) return;
     if (cur_ && !cur_->replay()) {
       spill_current("outage: memory queue half full");
@@ -683,7 +686,8 @@ class ActiveSink final : public NorthStarSink {
           } else {
             for (const auto& part : c.parts) {
               dead_letter_body(detail::batch_body(c.batch, part), part.size(), response.status,
-                               "retries exhausted", response.status == 0 ? response.error : response.body);
+                               "retries exhausted",
+                               response.status == 0 ? response.error : response.body);
             }
           }
           finish_current();
@@ -749,22 +753,21 @@ class ActiveSink final : public NorthStarSink {
     outage_since_ = Clock::now();
     outages_.fetch_add(1, std::memory_order_relaxed);
     const std::string error = capped(response.status == 0 ? response.error : response.body);
-    dagstack::logger::detail::report_internal(
-        kSeverityWarn, "northstar endpoint unavailable; retrying",
-        {{"sink.id", id_},
-         {"http.status", response.status},
-         {"error.message", error},
-         {"northstar.outbox_dir", outbox_dir_}});
+    dagstack::logger::detail::report_internal(kSeverityWarn,
+                                              "northstar endpoint unavailable; retrying",
+                                              {{"sink.id", id_},
+                                               {"http.status", response.status},
+                                               {"error.message", error},
+                                               {"northstar.outbox_dir", outbox_dir_}});
     debug("endpoint unavailable: " + describe(response));
   }
 
   void on_success() {
     if (!outage_) return;
     outage_ = false;
-    const auto ms =
-        std::chrono::duration_cast<milliseconds>(Clock::now() - outage_since_).count();
+    const auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - outage_since_).count();
     dagstack::logger::detail::report_internal(
-        kSeverityInfo, "northstar endpoint recovered",
+        kSeverityWarn, "northstar endpoint recovered",
         {{"sink.id", id_},
          {"northstar.outage_ms", static_cast<std::int64_t>(ms)},
          {"northstar.outbox_batches", static_cast<std::int64_t>(outbox_files_.size())}});
@@ -810,7 +813,7 @@ class ActiveSink final : public NorthStarSink {
     }
     if (!outbox_files_.empty()) {
       dagstack::logger::detail::report_internal(
-          kSeverityInfo, "northstar outbox holds undelivered batches; replaying them",
+          kSeverityWarn, "northstar outbox holds undelivered batches; replaying them",
           {{"sink.id", id_},
            {"northstar.outbox_batches", static_cast<std::int64_t>(outbox_files_.size())},
            {"northstar.outbox_dir", outbox_dir_}});
@@ -1037,7 +1040,7 @@ class ActiveSink final : public NorthStarSink {
   std::mt19937_64 rng_;
   bool outage_ = false;
   Clock::time_point outage_since_{};
-  std::string outbox_dir_;  // "" = no outbox (none configured, or unusable)
+  std::string outbox_dir_;                // "" = no outbox (none configured, or unusable)
   std::deque<std::string> outbox_files_;  // unclaimed file names, oldest first
   std::uint64_t outbox_bytes_ = 0;
   std::uint64_t last_outbox_stamp_ = 0;

@@ -693,8 +693,8 @@ class Stitcher::BatchBuilder {
     return e.batch_index;
   }
   template <typename E>
-  std::optional<std::uint32_t> add_entity(const std::shared_ptr<E>& e, bool primary,
-                                          WireKind kind, std::vector<std::uint32_t> deps) {
+  std::optional<std::uint32_t> add_entity(const std::shared_ptr<E>& e, bool primary, WireKind kind,
+                                          std::vector<std::uint32_t> deps) {
     if (auto i = reuse(*e, primary)) return i;
     if (!primary && e->delivered) return std::nullopt;
     WireItem item;
@@ -759,7 +759,8 @@ std::vector<char> closure(const Batch& batch, const std::vector<std::uint32_t>& 
     if (i < in.size()) in[i] = 1;
   }
   for (std::uint32_t i : subset) {
-    if (i < in.size()) stack.insert(stack.end(), batch.items[i].deps.begin(), batch.items[i].deps.end());
+    if (i < in.size())
+      stack.insert(stack.end(), batch.items[i].deps.begin(), batch.items[i].deps.end());
   }
   while (!stack.empty()) {
     const std::uint32_t i = stack.back();

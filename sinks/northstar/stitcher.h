@@ -38,8 +38,8 @@ enum class WireKind : std::uint8_t { kSession, kRun, kSpan, kEvent, kScore, kPro
 // What every session, run and span snapshot shares: its place in the FIFO and whether the server
 // has accepted a snapshot of it (then rows that reference it need not carry it again).
 struct EntityState {
-  bool queued = false;     // a snapshot of it waits in the FIFO
-  bool delivered = false;  // some snapshot of it was in an accepted batch
+  bool queued = false;            // a snapshot of it waits in the FIFO
+  bool delivered = false;         // some snapshot of it was in an accepted batch
   std::uint64_t batch_no = 0;     // the batch being built that already holds it
   std::uint32_t batch_index = 0;  // its item index in that batch
 };

@@ -103,7 +103,8 @@ TEST_F(NorthStarDeliveryTest, BatchesAreSplitInFifoOrder) {
   for (const auto& b : bodies) {
     const Value doc = testing::parse_json(b);
     std::size_t n = 0;
-    for (const char* k : {"sessions", "runs", "spans", "events"}) n += doc.find(k)->as_array().size();
+    for (const char* k : {"sessions", "runs", "spans", "events"})
+      n += doc.find(k)->as_array().size();
     EXPECT_LE(n, 4u);
     session_seen = session_seen || !doc.find("sessions")->as_array().empty();
     for (const auto& r : doc.find("runs")->as_array()) {
@@ -204,8 +205,8 @@ TEST_F(NorthStarDeliveryTest, RetryableHttpErrorsAreDeadLetteredAfterMaxAttempts
 }
 
 TEST_F(NorthStarDeliveryTest, RefusedBatchIsSplitAndOnlyTheRefusedRecordIsDeadLettered) {
-  const auto dead_letter =
-      std::filesystem::temp_directory_path() / ("dagstack_ns_dead_letter_" + std::to_string(::getpid()) + ".jsonl");
+  const auto dead_letter = std::filesystem::temp_directory_path() /
+                           ("dagstack_ns_dead_letter_" + std::to_string(::getpid()) + ".jsonl");
   std::filesystem::remove(dead_letter);
   auto internal = std::make_shared<InMemorySink>(100);
   auto o = options();
@@ -273,7 +274,8 @@ TEST_F(NorthStarDeliveryTest, EveryBatchCarriesTheRowsItReferencesUntilTheServer
   auto o = options();
   o.retry.max_attempts = 1;
   install(o);
-  transport_->push(503, R"({"error":"Injected fault"})");  // the first batch (session + run A) is lost
+  transport_->push(503,
+                   R"({"error":"Injected fault"})");  // the first batch (session + run A) is lost
   run_with_events("lost", 1);
   EXPECT_FALSE(sink_->flush(5s).success);
   std::string trace_b;
@@ -302,7 +304,9 @@ TEST_F(NorthStarDeliveryTest, NulAndIllFormedTextAreMadeAcceptable) {
   {
     Span run("nul");
     // A NUL, a lone surrogate encoded as UTF-8 (ED A0 80) and a literal backslash-u0000 text.
-    Logger::get("app").info("tool", {{"result", std::string("a\0b\xED\xA0\x80" "c", 7)},
+    Logger::get("app").info("tool", {{"result", std::string("a\0b\xED\xA0\x80"
+                                                            "c",
+                                                            7)},
                                      {"text", std::string("\\u0000 stays")}});
   }
   ASSERT_TRUE(sink_->flush(5s).success);
@@ -354,7 +358,8 @@ TEST_F(NorthStarDeliveryTest, NeverAStaleSnapshotAfterANewerOne) {
   o.batch_size = 1;
   install(o);
   transport_->set_gate(false);
-  transport_->push(503, R"({"error":"Injected fault"})");  // the stale batch is retried after the run ended
+  transport_->push(
+      503, R"({"error":"Injected fault"})");  // the stale batch is retried after the run ended
   {
     Span run("stale");
     ASSERT_TRUE(transport_->wait_for_calls(1, 2s));

@@ -139,7 +139,8 @@ TEST_F(NorthStarLocalFaultsTest, RetryAfterFromTheServerIsHonoured) {
   const auto requests = server_->requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].status, 429);
-  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(requests[1].received_at - requests[0].received_at)
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(requests[1].received_at -
+                                                                  requests[0].received_at)
                 .count(),
             950);
 }
@@ -227,7 +228,7 @@ TEST_F(NorthStarLocalFaultsTest, ServerDownPastTheCapDropsOnlyTheOverflow) {
   EXPECT_FALSE(r.success);  // reports the drops
   const auto snap = server_->snapshot();
   ASSERT_NE(snap.find_run(run_id), nullptr);
-  EXPECT_EQ(snap.find_run(run_id)->status, "ok");  // the run's end always gets in
+  EXPECT_EQ(snap.find_run(run_id)->status, "ok");            // the run's end always gets in
   EXPECT_EQ(snap.events_of(run_id).size() + dropped, 200u);  // everything not dropped arrived
   EXPECT_GE(snap.events_of(run_id).size(), 50u);
 }

@@ -95,8 +95,9 @@ struct NorthStarOptions {
   // budget, during an outage past half of max_queue_bytes, or at close are stored, one file each,
   // and replayed oldest first, by this process or the next one using the same directory. Rows
   // are upserts, so a replay of a batch the server already has is harmless.
-  std::string outbox_dir;                    // default none: no outbox
-  std::size_t outbox_max_bytes = 256u << 20;  // default 256 MiB: beyond it batches are dead-lettered
+  std::string outbox_dir;  // default none: no outbox
+  std::size_t outbox_max_bytes = 256u
+                                 << 20;  // default 256 MiB: beyond it batches are dead-lettered
 
   // ---- stitching ----
   OutsideTracePolicy outside_trace = OutsideTracePolicy::kDrop;  // default: drop

@@ -31,7 +31,7 @@ struct NorthStarStats {
   std::uint64_t outbox_batches_replayed = 0;   // outbox files delivered (or dead-lettered)
   std::uint64_t outages = 0;                   // times the endpoint became unavailable
   std::uint64_t backlog = 0;                   // records and snapshots waiting right now (gauge)
-  std::uint64_t queued_bytes = 0;  // bytes counted against max_queue_bytes right now (gauge)
+  std::uint64_t queued_bytes = 0;    // bytes counted against max_queue_bytes right now (gauge)
   std::uint64_t outbox_pending = 0;  // outbox files known and not yet delivered (gauge)
 };
 
