@@ -208,9 +208,11 @@ class ActiveSink final : public NorthStarSink {
         }
       }
       if (!notify) {
+        const std::size_t wake_bytes = options_.max_queue_bytes / 4;
+        notify = raw_bytes_ < wake_bytes && raw_bytes_ + bytes >= wake_bytes;
         raw_bytes_ += bytes;
         raw_.push_back(std::move(q));
-        notify = raw_.size() == options_.batch_size;
+        notify = notify || raw_.size() == options_.batch_size;
         if (notify) {
           cv_.notify_one();
         }
