@@ -838,15 +838,19 @@ Batch parse_batch(std::string_view body) {
       {"scores", WireKind::kScore},     {"prompt_links", WireKind::kPromptLink}};
   Batch batch;
   std::unordered_map<std::string, std::uint32_t> ids[3];  // sessions, runs, spans
+  // (HasMember + operator[] rather than iterator comparisons, which clang flags in C++20.)
   auto id_of = [](const rapidjson::Value& row, const char* key) -> std::string {
-    auto it = row.FindMember(key);
-    if (it == row.MemberEnd() || !it->value.IsString()) return {};
-    return std::string(it->value.GetString(), it->value.GetStringLength());
+    if (!row.HasMember(key) || !row[key].IsString()) return {};
+    return std::string(row[key].GetString(), row[key].GetStringLength());
+  };
+  auto array_of = [&doc](const char* name) -> const rapidjson::Value* {
+    if (!doc.HasMember(name) || !doc[name].IsArray()) return nullptr;
+    return &doc[name];
   };
   for (const auto& [name, kind] : kArrays) {
-    auto it = doc.FindMember(name);
-    if (it == doc.MemberEnd() || !it->value.IsArray()) continue;
-    for (const auto& row : it->value.GetArray()) {
+    const rapidjson::Value* rows = array_of(name);
+    if (rows == nullptr) continue;
+    for (const auto& row : rows->GetArray()) {
       rapidjson::StringBuffer buffer;
       rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
       row.Accept(writer);
@@ -865,9 +869,9 @@ Batch parse_batch(std::string_view body) {
   // References: run -> session, span -> run and parent, event/score -> run and span.
   std::size_t index = 0;
   for (const auto& [name, kind] : kArrays) {
-    auto it = doc.FindMember(name);
-    if (it == doc.MemberEnd() || !it->value.IsArray()) continue;
-    for (const auto& row : it->value.GetArray()) {
+    const rapidjson::Value* rows = array_of(name);
+    if (rows == nullptr) continue;
+    for (const auto& row : rows->GetArray()) {
       WireItem& item = batch.items[index++];
       if (!row.IsObject()) continue;
       auto link = [&](int table, const char* key) {
