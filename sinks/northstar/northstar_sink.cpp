@@ -230,7 +230,14 @@ class ActiveSink final : public NorthStarSink {
       if (!worker_done_) {
         const std::uint64_t target = ++flush_requested_;
         cv_.notify_all();
+        const auto began = Clock::now();
         if (!done_cv_.wait_for(lock, timeout, [&] { return flush_done_ >= target; })) {
+          // A close() right after this (dagstack::logger::shutdown(), the exit path) shares the
+          // budget instead of waiting for the same undeliverable batches again.
+          const auto ended = Clock::now();
+          last_flush_timeout_end_.store(ended.time_since_epoch().count(),
+                                        std::memory_order_relaxed);
+          last_flush_waited_.store((ended - began).count(), std::memory_order_relaxed);
           const std::uint64_t waiting = raw_.size() + backlog_.load(std::memory_order_relaxed);
           return FlushResult::failed(id_, "flush timed out after " +
                                               std::to_string(timeout.count()) + " ms with " +
@@ -256,7 +263,17 @@ class ActiveSink final : public NorthStarSink {
   void close() override {
     std::lock_guard<std::mutex> close_lock(close_mutex_);
     if (!worker_.joinable()) return;
-    const auto deadline = Clock::now() + options_.shutdown_timeout;
+    const auto now = Clock::now();
+    Clock::duration budget = options_.shutdown_timeout;
+    const Clock::time_point flush_end(
+        Clock::duration(last_flush_timeout_end_.load(std::memory_order_relaxed)));
+    if (flush_end.time_since_epoch().count() != 0 &&
+        now - flush_end < std::chrono::milliseconds(250)) {
+      // A flush() just timed out: it already spent part (or all) of the budget.
+      budget -=
+          std::min(budget, Clock::duration(last_flush_waited_.load(std::memory_order_relaxed)));
+    }
+    const auto deadline = now + budget;
     stop_deadline_ns_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
     closed_.store(true, std::memory_order_release);
     {
@@ -1004,6 +1021,8 @@ class ActiveSink final : public NorthStarSink {
   std::atomic<std::uint64_t> backlog_{0};
   std::atomic<std::size_t> worker_bytes_{0};
   std::atomic<Clock::rep> last_drop_report_{0};
+  std::atomic<Clock::rep> last_flush_timeout_end_{0};  // when a flush() last timed out
+  std::atomic<Clock::rep> last_flush_waited_{0};       // how long that flush() waited
 
   // ---- counters ----
   std::atomic<std::uint64_t> accepted_{0};

@@ -473,6 +473,23 @@ TEST_F(NorthStarNoLossTest, ExitWithABlackHoleEndpointIsBoundedAndFillsTheOutbox
   expect_all_delivered(runs, "black hole, then replay");
 }
 
+TEST_F(NorthStarNoLossTest, ShutdownAtExitWithABlackHoleIsBoundedByOneTimeout) {
+  BlackHole hole;
+  auto o = options(hole.url());
+  o.request_timeout = 10s;
+  o.outbox_dir = (dir_ / "outbox").string();
+  install(o);
+  for (int i = 0; i < 20; ++i) small_trace("exit-" + std::to_string(i));
+  const auto start = Clock::now();
+  const FlushResult r = shutdown(2000ms);  // what the library's atexit handler does
+  const auto took = ms_since(start);
+  std::printf("[black hole] shutdown(2 s) took %lld ms\n", static_cast<long long>(took));
+  EXPECT_FALSE(r.success);
+  EXPECT_LE(took, 3000);  // flush() and close() share the budget
+  EXPECT_EQ(sink_->stats().entities_lost_at_close, 0u);
+  EXPECT_GT(outbox_files(dir_ / "outbox"), 0u);
+}
+
 TEST_F(NorthStarNoLossTest, ExitWithTheEndpointDownIsBoundedAndFillsTheOutbox) {
   auto o =
       options("http://127.0.0.1:" + std::to_string(closed_port()) + "/functions/v1/ingest-traces");

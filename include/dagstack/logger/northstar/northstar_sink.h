@@ -64,7 +64,9 @@ class NorthStarSink : public Sink {
   // is an error result ("timeout must be greater than zero"), not an exception.
   FlushResult flush(std::chrono::milliseconds timeout) override = 0;
   // Sink::close: ends the session (and the default run), sends what is left for at most
-  // shutdown_timeout, stops the worker. Idempotent; later emits are ignored.
+  // shutdown_timeout (less what a flush() that timed out just before already waited, as in
+  // dagstack::logger::shutdown()), stores the rest in the outbox, stops the worker. Idempotent;
+  // later emits are ignored.
   void close() override = 0;
 };
 
