@@ -267,7 +267,8 @@ TEST_F(NorthStarNoLossTest, NulInOneToolResultIsReplacedAndNothingIsLost) {
   ASSERT_TRUE(sink_->flush(10s).success);
   expect_all_delivered(runs, "NUL in one tool result");
   bool found = false;
-  for (const auto* e : server_->snapshot().events_of(runs[4])) {
+  const auto snap = server_->snapshot();
+  for (const auto* e : snap.events_of(runs[4])) {
     if (e->type == "tool_result") {
       found = true;
       EXPECT_NE(e->content.find("be\xEF\xBF\xBD"
