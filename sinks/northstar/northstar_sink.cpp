@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -124,6 +125,7 @@ void poster_main(const std::shared_ptr<PostChannel>& ch) {
   }
 }
 
+constexpr std::size_t kMaxDroppedKeys = 4096;  // dropped span starts remembered by emit()
 constexpr std::size_t kRecordOverhead = 96;    // bytes counted per queued record beyond its blob
 constexpr std::size_t kMaxEchoedError = 2048;  // response text kept in reports and dead letters
 
@@ -187,6 +189,14 @@ class ActiveSink final : public NorthStarSink {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stop_) return;
+      if (!dropped_keys_.empty() &&
+          dropped_keys_.count(detail::SpanKey{record.trace_id, record.span_id}) != 0) {
+        // A record of a span whose start was dropped: the span will never be sent, so its end
+        // and events would only take room (the reserve for ends among them).
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        unreported_dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
       const std::size_t used = raw_bytes_ + worker_bytes_.load(std::memory_order_relaxed);
       const bool near_bytes = used + bytes > options_.max_queue_bytes - end_reserve_;
       const bool near_count =
@@ -200,7 +210,15 @@ class ActiveSink final : public NorthStarSink {
         if (!is_end || used + bytes > options_.max_queue_bytes) {
           if (ev != nullptr && ev->kind() == AttrValue::Kind::kString &&
               ev->as_string() == "start") {
-            dropped_starts_.push_back({record.trace_id, record.span_id});
+            const detail::SpanKey key{record.trace_id, record.span_id};
+            dropped_starts_.push_back(key);
+            if (dropped_keys_.insert(key).second) {
+              dropped_keys_order_.push_back(key);
+              if (dropped_keys_order_.size() > kMaxDroppedKeys) {
+                dropped_keys_.erase(dropped_keys_order_.front());
+                dropped_keys_order_.pop_front();
+              }
+            }
           }
           dropped_.fetch_add(1, std::memory_order_relaxed);
           unreported_dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -1009,6 +1027,8 @@ class ActiveSink final : public NorthStarSink {
   std::vector<detail::QueuedRecord> raw_;
   std::size_t raw_bytes_ = 0;
   std::vector<detail::SpanKey> dropped_starts_;
+  std::unordered_set<detail::SpanKey, detail::SpanKeyHash> dropped_keys_;  // recent, bounded
+  std::deque<detail::SpanKey> dropped_keys_order_;
   bool stop_ = false;
   std::uint64_t flush_requested_ = 0;
   std::uint64_t flush_seen_ = 0;

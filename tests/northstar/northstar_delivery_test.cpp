@@ -353,6 +353,42 @@ TEST_F(NorthStarDeliveryTest, FullQueueDropsTheNewestButSpanEndsGetIn) {
   EXPECT_TRUE(sink_->flush(5s).success);
 }
 
+TEST_F(NorthStarDeliveryTest, QueueIsBoundedInBytesSpanEndsIncludedAndDropsAreReported) {
+  auto o = options();
+  o.max_queue_bytes = 64 << 10;
+  o.batch_size = 1;
+  install(o);
+  auto internal = std::make_shared<InMemorySink>(100);
+  Logger::get(std::string(kInternalLoggerName)).set_sinks({internal});
+  transport_->set_gate(false);  // the first POST hangs: nothing drains
+  std::uint64_t most = 0;
+  {
+    Span run("flood");
+    ASSERT_TRUE(transport_->wait_for_calls(1, 2s));
+    Logger log = Logger::get("app");
+    for (int i = 0; i < 3000; ++i) {
+      Span child("child");  // a start and an end each
+      log.info("e", {{"i", i}, {"pad", std::string(64, 'x')}});
+      most = std::max(most, sink_->stats().queued_bytes);
+    }
+  }
+  const auto s = sink_->stats();
+  EXPECT_LE(most, o.max_queue_bytes);
+  EXPECT_GT(s.records_dropped, 0u);
+  EXPECT_EQ(s.records_accepted + s.records_dropped, 2u + 3000u * 3u);
+  std::size_t reports = 0;
+  for (const auto& rec : internal->records()) {
+    reports += rec.body == Value("northstar queue full; dropping trace records") ? 1 : 0;
+  }
+  EXPECT_GE(reports, 1u);
+  EXPECT_LE(reports, 3u);  // rate-limited: at most one a second
+  transport_->set_gate(true);
+  EXPECT_FALSE(sink_->flush(5s).success);  // reports the drops
+  const Collected c = collect(transport_->accepted_bodies());
+  ASSERT_EQ(c.runs.size(), 1u);
+  EXPECT_EQ(str(c.runs.begin()->second, "status"), "ok");  // its end used the reserve
+}
+
 TEST_F(NorthStarDeliveryTest, NeverAStaleSnapshotAfterANewerOne) {
   auto o = options();
   o.batch_size = 1;
