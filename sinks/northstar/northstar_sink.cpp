@@ -728,6 +728,16 @@ class ActiveSink final : public NorthStarSink {
             }
           }
           finish_current();
+        } else if (c.attempts >= options_.retry.max_attempts && c.replay() && http) {
+          // A replayed batch the server keeps failing (a 5xx for its content, say) must not block
+          // the outbox: isolate the record at fault as for a 400, then dead-letter it.
+          if (part_entities > 1) {
+            split_front_part();
+          } else {
+            dead_letter_body(c.body, part_entities, response.status, "retries exhausted",
+                             response.body);
+            next_part();
+          }
         } else {
           retries_.fetch_add(1, std::memory_order_relaxed);
           milliseconds delay = backoff(std::min(c.attempts, 64), response.retry_after);
@@ -738,14 +748,7 @@ class ActiveSink final : public NorthStarSink {
         }
       } else if (content_refusal(response.status) && part_entities > 1) {
         // Refused for its content: split it to find the record(s) at fault.
-        std::vector<std::uint32_t> part = std::move(c.parts.front());
-        c.parts.pop_front();
-        const auto half = static_cast<std::ptrdiff_t>(part.size() / 2);
-        c.parts.emplace_front(part.begin() + half, part.end());
-        c.parts.emplace_front(part.begin(), part.begin() + half);
-        c.body.clear();
-        c.attempts = 0;
-        retry_at_ = Clock::time_point{};
+        split_front_part();
         debug("batch refused (" + describe(response) + "); splitting it");
       } else {
         if (response.status != 401 && response.status != 403) on_success();  // the server answers
@@ -755,6 +758,19 @@ class ActiveSink final : public NorthStarSink {
       if (!deadline) absorb();  // keep stitching (and honouring the queue cap) between batches
       complete_flushes();
     }
+  }
+
+  // Replaces the front part by its two halves (sent next, in order).
+  void split_front_part() {
+    Current& c = *cur_;
+    std::vector<std::uint32_t> part = std::move(c.parts.front());
+    c.parts.pop_front();
+    const auto half = static_cast<std::ptrdiff_t>(part.size() / 2);
+    c.parts.emplace_front(part.begin() + half, part.end());
+    c.parts.emplace_front(part.begin(), part.begin() + half);
+    c.body.clear();
+    c.attempts = 0;
+    retry_at_ = Clock::time_point{};
   }
 
   // The front part is done (delivered or dead-lettered): moves to the next one, or finishes.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <unistd.h>
@@ -387,6 +388,56 @@ TEST_F(NorthStarDeliveryTest, QueueIsBoundedInBytesSpanEndsIncludedAndDropsAreRe
   const Collected c = collect(transport_->accepted_bodies());
   ASSERT_EQ(c.runs.size(), 1u);
   EXPECT_EQ(str(c.runs.begin()->second, "status"), "ok");  // its end used the reserve
+}
+
+// Answers 500 to any body holding the marker, 200 {"accepted":true} otherwise; keeps the bodies.
+class MarkerTransport final : public HttpTransport {
+ public:
+  HttpResponse post(const HttpRequest& request) noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (request.body.find("POISON-500") != std::string::npos)
+      return {500, R"({"error":"Internal server error"})", std::nullopt, ""};
+    accepted_.push_back(request.body);
+    return {200, R"({"accepted":true})", std::nullopt, ""};
+  }
+  std::vector<std::string> accepted() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return accepted_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> accepted_;
+};
+
+TEST_F(NorthStarDeliveryTest, AnOutboxBatchThatKeepsFailingIsSplitAndDoesNotBlockTheOutbox) {
+  const auto outbox =
+      std::filesystem::temp_directory_path() / ("dagstack_ns_outbox_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(outbox);
+  auto transport = std::make_shared<MarkerTransport>();
+  auto o = options();
+  o.transport = transport;
+  o.retry.max_attempts = 2;
+  o.retry.initial_backoff = 1ms;
+  o.retry.max_backoff = 5ms;
+  o.outbox_dir = outbox.string();
+  install(o);
+  for (int i = 0; i < 8; ++i) {
+    Span run("run-" + std::to_string(i));
+    Logger::get("app").info(i == 5 ? "POISON-500" : "fine");
+  }
+  const FlushResult r = sink_->flush(10s);
+  EXPECT_FALSE(r.success);  // one record dead-lettered
+  const Collected c = collect(transport->accepted());
+  EXPECT_EQ(c.runs.size(), 8u);
+  EXPECT_EQ(c.events.size(), 7u);  // all but the poisoned one
+  const auto s = sink_->stats();
+  EXPECT_EQ(s.entities_rejected, 1u);
+  EXPECT_EQ(s.outbox_batches_stored, 1u);
+  EXPECT_EQ(s.outbox_pending, 0u);
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(outbox, ec));
+  std::filesystem::remove_all(outbox);
 }
 
 TEST_F(NorthStarDeliveryTest, NeverAStaleSnapshotAfterANewerOne) {
