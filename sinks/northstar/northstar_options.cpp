@@ -86,7 +86,8 @@ void NorthStarOptions::validate() const {
   if (batch_size == 0) throw ConfigError("northstar batch_size must be greater than zero");
   if (flush_interval.count() <= 0)
     throw ConfigError("northstar flush_interval must be greater than zero");
-  if (max_queue_size == 0) throw ConfigError("northstar max_queue_size must be greater than zero");
+  if (max_queue_bytes < 65536)
+    throw ConfigError("northstar max_queue_bytes must be at least 65536");
   if (max_batch_records == 0)
     throw ConfigError("northstar max_batch_records must be greater than zero");
   if (request_timeout.count() <= 0)
@@ -103,6 +104,10 @@ void NorthStarOptions::validate() const {
   if (!(retry.jitter >= 0.0 && retry.jitter <= 1.0))
     throw ConfigError("northstar retry.jitter must be in [0, 1]");
   if (retry.max_attempts < 1) throw ConfigError("northstar retry.max_attempts must be at least 1");
+  if (retry.outage_probe_interval.count() <= 0)
+    throw ConfigError("northstar retry.outage_probe_interval must be greater than zero");
+  if (!outbox_dir.empty() && outbox_max_bytes == 0)
+    throw ConfigError("northstar outbox_max_bytes must be greater than zero");
   for (const auto& k : redact_keys) {
     if (k.empty()) throw ConfigError("northstar redact_keys contains an empty string");
   }

@@ -1,5 +1,6 @@
 // northstar_sink.cpp: NorthStarSink: the caller-side queue, the worker thread that stitches and
-// delivers batches (retries, backoff, dead letters, flush marks), and the disabled variant.
+// delivers batches (retries, backoff, splitting refused batches, dead letters, the disk outbox,
+// flush marks, outage reports), the poster thread that bounds close(), and the disabled variant.
 #include "dagstack/logger/northstar/northstar_sink.h"
 
 #include <algorithm>
@@ -12,6 +13,17 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_set>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <iterator>
 
 #include <rapidjson/document.h>
 
@@ -78,6 +90,54 @@ class DisabledSink final : public NorthStarSink {
 };
 
 // ---------------------------------------------------------------------------------------------
+// The poster: one thread that performs the HTTP requests, so that the worker can stop waiting for
+// an answer when close() runs out of time (a black-hole endpoint). Shared with its thread, which
+// outlives the sink when it is abandoned mid-request (it then ends with that request).
+struct PostChannel {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::shared_ptr<HttpTransport> transport;
+  std::optional<HttpRequest> request;
+  std::optional<HttpResponse> response;
+  std::uint64_t generation = 0;  // the request whose answer is wanted
+  bool busy = false;
+  bool stop = false;
+};
+
+void poster_main(const std::shared_ptr<PostChannel>& ch) {
+  std::unique_lock<std::mutex> lock(ch->mutex);
+  for (;;) {
+    ch->cv.wait(lock, [&] { return ch->stop || ch->request.has_value(); });
+    if (ch->request) {
+      HttpRequest request = std::move(*ch->request);
+      ch->request.reset();
+      const std::uint64_t generation = ch->generation;
+      ch->busy = true;
+      lock.unlock();
+      HttpResponse response = ch->transport->post(request);
+      lock.lock();
+      ch->busy = false;
+      if (generation == ch->generation) ch->response = std::move(response);
+      ch->cv.notify_all();
+      continue;
+    }
+    return;  // stop, nothing left to send
+  }
+}
+
+constexpr std::size_t kMaxDroppedKeys = 4096;  // dropped span starts remembered by emit()
+constexpr std::size_t kRecordOverhead = 96;    // bytes counted per queued record beyond its blob
+constexpr std::size_t kMaxEchoedError = 2048;  // response text kept in reports and dead letters
+
+bool content_refusal(int status) { return status == 400 || status == 413 || status == 422; }
+
+std::string capped(std::string_view text) {
+  if (text.size() <= kMaxEchoedError) return std::string(text);
+  return std::string(text.substr(0, kMaxEchoedError)) + "... (" + std::to_string(text.size()) +
+         " bytes)";
+}
+
+// ---------------------------------------------------------------------------------------------
 class ActiveSink final : public NorthStarSink {
  public:
   ActiveSink(NorthStarOptions options, PricingTable pricing)
@@ -89,10 +149,13 @@ class ActiveSink final : public NorthStarSink {
         transport_(options_.transport ? options_.transport : make_curl_transport()),
         debug_(options_.debug.value_or(false)),
         drop_outside_(options_.outside_trace == OutsideTracePolicy::kDrop),
+        end_reserve_(options_.max_queue_bytes / 16),
         stitcher_(make_config(options_, session_id_, std::move(pricing))),
         rng_(std::random_device{}()) {
     raw_.reserve(std::clamp<std::size_t>(options_.batch_size * 2, 64, 4096));
     spare_.reserve(raw_.capacity());
+    channel_ = std::make_shared<PostChannel>();
+    channel_->transport = transport_;
     g_enabled_sinks.fetch_add(1, std::memory_order_relaxed);
     worker_ = std::thread([this] { worker_main(); });
   }
@@ -121,31 +184,61 @@ class ActiveSink final : public NorthStarSink {
     }
     detail::QueuedRecord q;
     detail::encode_record(record, q);
+    const std::size_t bytes = q.blob.size() + kRecordOverhead;
     bool notify = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stop_) return;
-      if (raw_.size() + backlog_.load(std::memory_order_relaxed) >= options_.max_queue_size) {
+      if (!dropped_keys_.empty() &&
+          dropped_keys_.count(detail::SpanKey{record.trace_id, record.span_id}) != 0) {
+        // A record of a span whose start was dropped: the span will never be sent, so its end
+        // and events would only take room (the reserve for ends among them).
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        unreported_dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      const std::size_t used = raw_bytes_ + worker_bytes_.load(std::memory_order_relaxed);
+      const bool near_bytes = used + bytes > options_.max_queue_bytes - end_reserve_;
+      const bool near_count =
+          options_.max_queue_size != 0 &&
+          raw_.size() + backlog_.load(std::memory_order_relaxed) >= options_.max_queue_size;
+      if (near_bytes || near_count) {
         const AttrValue* ev = record.find_attribute("dagstack.span.event");
         const bool is_end =
             ev != nullptr && ev->kind() == AttrValue::Kind::kString && ev->as_string() == "end";
-        if (!is_end) {  // span ends always get in, so started runs and spans still finish
+        // Span ends may use the reserve (so started runs and spans still finish), not more.
+        if (!is_end || used + bytes > options_.max_queue_bytes) {
           if (ev != nullptr && ev->kind() == AttrValue::Kind::kString &&
               ev->as_string() == "start") {
-            dropped_starts_.push_back({record.trace_id, record.span_id});
+            const detail::SpanKey key{record.trace_id, record.span_id};
+            dropped_starts_.push_back(key);
+            if (dropped_keys_.insert(key).second) {
+              dropped_keys_order_.push_back(key);
+              if (dropped_keys_order_.size() > kMaxDroppedKeys) {
+                dropped_keys_.erase(dropped_keys_order_.front());
+                dropped_keys_order_.pop_front();
+              }
+            }
           }
-          const std::uint64_t n = dropped_.fetch_add(1, std::memory_order_relaxed) + 1;
+          dropped_.fetch_add(1, std::memory_order_relaxed);
           unreported_dropped_.fetch_add(1, std::memory_order_relaxed);
-          if (debug_ && (n & (n - 1)) == 0)
-            debug("queue is full; dropping trace data (" + std::to_string(n) + " dropped)");
-          return;
+          notify = true;
         }
       }
-      raw_.push_back(std::move(q));
-      notify = raw_.size() == options_.batch_size;
+      if (!notify) {
+        const std::size_t wake_bytes = options_.max_queue_bytes / 4;
+        notify = raw_bytes_ < wake_bytes && raw_bytes_ + bytes >= wake_bytes;
+        raw_bytes_ += bytes;
+        raw_.push_back(std::move(q));
+        notify = notify || raw_.size() == options_.batch_size;
+        if (notify) {
+          cv_.notify_one();
+        }
+        accepted_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
     }
-    accepted_.fetch_add(1, std::memory_order_relaxed);
-    if (notify) cv_.notify_one();
+    report_drops();
   }
 
   FlushResult flush(milliseconds timeout) override {
@@ -155,7 +248,14 @@ class ActiveSink final : public NorthStarSink {
       if (!worker_done_) {
         const std::uint64_t target = ++flush_requested_;
         cv_.notify_all();
+        const auto began = Clock::now();
         if (!done_cv_.wait_for(lock, timeout, [&] { return flush_done_ >= target; })) {
+          // A close() right after this (dagstack::logger::shutdown(), the exit path) shares the
+          // budget instead of waiting for the same undeliverable batches again.
+          const auto ended = Clock::now();
+          last_flush_timeout_end_.store(ended.time_since_epoch().count(),
+                                        std::memory_order_relaxed);
+          last_flush_waited_.store((ended - began).count(), std::memory_order_relaxed);
           const std::uint64_t waiting = raw_.size() + backlog_.load(std::memory_order_relaxed);
           return FlushResult::failed(id_, "flush timed out after " +
                                               std::to_string(timeout.count()) + " ms with " +
@@ -181,14 +281,30 @@ class ActiveSink final : public NorthStarSink {
   void close() override {
     std::lock_guard<std::mutex> close_lock(close_mutex_);
     if (!worker_.joinable()) return;
+    const auto now = Clock::now();
+    Clock::duration budget = options_.shutdown_timeout;
+    const Clock::time_point flush_end(
+        Clock::duration(last_flush_timeout_end_.load(std::memory_order_relaxed)));
+    if (flush_end.time_since_epoch().count() != 0 &&
+        now - flush_end < std::chrono::milliseconds(250)) {
+      // A flush() just timed out: it already spent part (or all) of the budget.
+      budget -=
+          std::min(budget, Clock::duration(last_flush_waited_.load(std::memory_order_relaxed)));
+    }
+    const auto deadline = now + budget;
+    stop_deadline_ns_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
     closed_.store(true, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
-      stop_deadline_ = Clock::now() + options_.shutdown_timeout;
     }
     cv_.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(channel_->mutex);  // the worker may wait for an answer
+    }
+    channel_->cv.notify_all();
     worker_.join();
+    stop_poster();
     g_enabled_sinks.fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -207,19 +323,29 @@ class ActiveSink final : public NorthStarSink {
     s.requests = requests_.load(std::memory_order_relaxed);
     s.retries = retries_.load(std::memory_order_relaxed);
     s.dead_letter_write_errors = dead_letter_errors_.load(std::memory_order_relaxed);
+    s.outbox_batches_stored = outbox_stored_.load(std::memory_order_relaxed);
+    s.outbox_batches_replayed = outbox_replayed_.load(std::memory_order_relaxed);
+    s.outbox_pending = outbox_pending_.load(std::memory_order_relaxed);
+    s.outages = outages_.load(std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       s.backlog = raw_.size() + backlog_.load(std::memory_order_relaxed);
+      s.queued_bytes = raw_bytes_ + worker_bytes_.load(std::memory_order_relaxed);
     }
     return s;
   }
 
  private:
-  struct Inflight {
-    std::string body;
-    std::size_t entities = 0;
-    std::uint64_t end_position = 0;  // stitcher FIFO position just past this batch
+  // The batch being delivered: a live one taken from the stitcher, or an outbox file replayed.
+  struct Current {
+    detail::Batch batch;
+    std::uint64_t end_position = 0;                // live: stitcher FIFO position just past it
+    std::string claimed;                           // replay: the claimed outbox file (full path)
+    std::uint64_t file_bytes = 0;                  // replay: its size
+    std::deque<std::vector<std::uint32_t>> parts;  // primary subsets still to send; front first
+    std::string body;                              // the body of parts.front() ("" = not built)
     int attempts = 0;
+    bool replay() const { return !claimed.empty(); }
   };
 
   static detail::StitchConfig make_config(const NorthStarOptions& o, const std::string& session_id,
@@ -247,44 +373,118 @@ class ActiveSink final : public NorthStarSink {
     if (debug_) std::fprintf(stderr, "[NorthStar] %s\n", message.c_str());
   }
 
+  // Reports drops on the internal channel: the first one, then at most once a second.
+  void report_drops() {
+    const auto now = Clock::now().time_since_epoch().count();
+    auto last = last_drop_report_.load(std::memory_order_relaxed);
+    constexpr std::int64_t kSecond =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count();
+    if (last != 0 && now - last < kSecond) return;
+    if (!last_drop_report_.compare_exchange_strong(last, now)) return;
+    const std::uint64_t n = dropped_.load(std::memory_order_relaxed);
+    dagstack::logger::detail::report_internal(
+        kSeverityWarn, "northstar queue full; dropping trace records",
+        {{"sink.id", id_},
+         {"northstar.dropped_total", static_cast<std::int64_t>(n)},
+         {"northstar.max_queue_bytes", static_cast<std::int64_t>(options_.max_queue_bytes)}});
+    debug("queue is full; dropping trace data (" + std::to_string(n) + " dropped)");
+  }
+
+  // Stops the poster thread: joined when idle, detached when abandoned mid-request (it then ends
+  // when that request times out; it owns everything it uses).
+  void stop_poster() {
+    if (!poster_.joinable()) return;
+    bool busy = false;
+    {
+      std::lock_guard<std::mutex> lock(channel_->mutex);
+      channel_->stop = true;
+      channel_->request.reset();
+      busy = channel_->busy;
+    }
+    channel_->cv.notify_all();
+    if (busy) {
+      poster_.detach();
+    } else {
+      poster_.join();
+    }
+  }
+
   // ---- worker thread ----
 
+  bool outbox_enabled() const { return !outbox_dir_.empty(); }
+
   void worker_main() {
+    open_outbox();
     auto next_tick = Clock::now() + options_.flush_interval;
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
         auto wake = next_tick;
-        if (inflight_ && retry_at_ < wake) wake = retry_at_;
-        cv_.wait_until(lock, wake, [&] {
-          return stop_ || raw_.size() >= options_.batch_size || flush_requested_ != flush_seen_;
-        });
+        if (cur_ && retry_at_ < wake) wake = retry_at_;
+        const bool work_now = !cur_ && !outbox_files_.empty();
+        if (!work_now) {
+          cv_.wait_until(lock, wake, [&] {
+            return stop_ || raw_.size() >= options_.batch_size || flush_requested_ != flush_seen_ ||
+                   raw_bytes_ >= options_.max_queue_bytes / 4;
+          });
+        }
         if (stop_) break;
       }
       absorb();
       const auto now = Clock::now();
-      std::uint64_t target = 0;
       if (now >= next_tick) {
-        target = stitcher_.enqueued_total();
+        tick_target_ = stitcher_.enqueued_total();
         next_tick = now + options_.flush_interval;
       }
-      if (!flush_marks_.empty()) target = std::max(target, flush_marks_.back().second);
-      deliver(target, std::nullopt);
+      deliver(std::nullopt);
       complete_flushes();
     }
     shutdown_path();
   }
 
+  Clock::time_point stop_deadline() const {
+    return Clock::time_point(Clock::duration(stop_deadline_ns_.load(std::memory_order_relaxed)));
+  }
+
   void shutdown_path() {
-    Clock::time_point deadline;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      deadline = stop_deadline_;
-    }
+    const Clock::time_point deadline = stop_deadline();
     absorb();
     stitcher_.close_session(now_unix_nano());
-    deliver(stitcher_.enqueued_total(), deadline);
-    const std::uint64_t lost = stitcher_.pending() + (inflight_ ? inflight_->entities : 0);
+    tick_target_ = stitcher_.enqueued_total();
+    deliver(deadline);
+    std::uint64_t stored = 0;
+    std::uint64_t lost = 0;
+    if (outbox_enabled()) {
+      if (cur_ && cur_->replay()) {
+        unclaim(*cur_);
+      } else if (cur_) {
+        const std::size_t n = remaining_entities(*cur_);
+        if (spill_current("unsent at close"))
+          stored += n;
+        else
+          lost += n;
+      }
+      cur_.reset();
+      while (auto batch = stitcher_.take_batch(options_.max_batch_records)) {
+        const std::size_t n = batch->entities;
+        const std::string body = detail::batch_body(*batch, detail::primary_items(*batch));
+        if (store_in_outbox(body, n)) {
+          stored += n;
+        } else {
+          lost += n;
+        }
+      }
+    } else {
+      lost = stitcher_.pending() + (cur_ ? remaining_entities(*cur_) : 0);
+    }
+    if (stored != 0) {
+      dagstack::logger::detail::report_internal(
+          kSeverityWarn, "northstar sink closed; undelivered records stored in the outbox",
+          {{"sink.id", id_},
+           {"northstar.records", static_cast<std::int64_t>(stored)},
+           {"northstar.outbox_dir", outbox_dir_}});
+      debug("closed with " + std::to_string(stored) + " records stored in the outbox");
+    }
     if (lost != 0) {
       entities_lost_.fetch_add(lost, std::memory_order_relaxed);
       unreported_lost_.fetch_add(lost, std::memory_order_relaxed);
@@ -296,6 +496,7 @@ class ActiveSink final : public NorthStarSink {
       worker_done_ = true;
       flush_done_ = flush_requested_;
       backlog_.store(0, std::memory_order_relaxed);
+      worker_bytes_.store(0, std::memory_order_relaxed);
     }
     done_cv_.notify_all();
   }
@@ -307,8 +508,13 @@ class ActiveSink final : public NorthStarSink {
       std::lock_guard<std::mutex> lock(mutex_);
       spare_.swap(raw_);
       spare_dropped_.swap(dropped_starts_);
+      raw_bytes_ = 0;
       requested = flush_requested_;
       flush_seen_ = requested;
+      // What moves to the stitcher stays counted until it is estimated there (update_backlog).
+      std::size_t moved = 0;
+      for (const auto& q : spare_) moved += q.blob.size() + kRecordOverhead;
+      worker_bytes_.fetch_add(moved, std::memory_order_relaxed);
     }
     for (const auto& key : spare_dropped_) stitcher_.note_dropped_span(key);
     spare_dropped_.clear();
@@ -330,15 +536,34 @@ class ActiveSink final : public NorthStarSink {
     update_backlog();
   }
 
+  static std::size_t remaining_entities(const Current& c) {
+    std::size_t n = 0;
+    for (const auto& part : c.parts) n += part.size();
+    return n;
+  }
+
   void update_backlog() {
-    backlog_.store(stitcher_.pending() + (inflight_ ? inflight_->entities : 0),
+    backlog_.store(stitcher_.pending() + (cur_ ? remaining_entities(*cur_) : 0),
                    std::memory_order_relaxed);
+    std::size_t bytes = stitcher_.pending_bytes();
+    if (cur_ && !cur_->replay()) bytes += cur_->batch.bytes;
+    worker_bytes_.store(bytes, std::memory_order_relaxed);
+    outbox_pending_.store(outbox_files_.size() + (cur_ && cur_->replay() ? 1 : 0),
+                          std::memory_order_relaxed);
+  }
+
+  std::uint64_t current_target() const {
+    std::uint64_t target = tick_target_;
+    if (!flush_marks_.empty()) target = std::max(target, flush_marks_.back().second);
+    return target;
   }
 
   void complete_flushes() {
-    const bool idle = !inflight_ && stitcher_.pending() == 0;
+    const bool outbox_clear = outbox_files_.empty() && !(cur_ && cur_->replay());
+    const bool idle = !cur_ && stitcher_.pending() == 0 && outbox_clear;
     std::uint64_t done = 0;
-    while (!flush_marks_.empty() && (idle || completed_total_ >= flush_marks_.front().second)) {
+    while (!flush_marks_.empty() &&
+           (idle || (outbox_clear && completed_total_ >= flush_marks_.front().second))) {
       done = flush_marks_.front().first;
       flush_marks_.pop_front();
     }
@@ -359,22 +584,95 @@ class ActiveSink final : public NorthStarSink {
     return http::backoff_delay(policy, attempt, retry_after, u(rng_));
   }
 
-  // Sends batches until the stitcher FIFO is delivered up to `target` (and while a full batch is
-  // waiting). Without a deadline it returns when a retry must wait (the main loop sleeps); with one
-  // (shutdown) it sleeps through backoffs until the deadline.
-  void deliver(std::uint64_t target, std::optional<Clock::time_point> deadline) {
+  // Posts one request through the poster thread. Waits for the answer; once close() has begun,
+  // only until its deadline: then the request is abandoned (`abandoned` set, status 0).
+  HttpResponse post(HttpRequest request, std::optional<Clock::time_point> deadline,
+                    bool& abandoned) {
+    if (!poster_.joinable()) poster_ = std::thread([ch = channel_] { poster_main(ch); });
+    std::unique_lock<std::mutex> lock(channel_->mutex);
+    channel_->response.reset();
+    ++channel_->generation;
+    channel_->request = std::move(request);
+    channel_->cv.notify_all();
+    for (;;) {
+      if (channel_->response) {
+        HttpResponse r = std::move(*channel_->response);
+        channel_->response.reset();
+        return r;
+      }
+      std::optional<Clock::time_point> limit = deadline;
+      if (!limit && closed_.load(std::memory_order_acquire)) limit = stop_deadline();
+      if (limit) {
+        if (Clock::now() >= *limit) {
+          ++channel_->generation;  // its answer, if it ever comes, is ignored
+          channel_->request.reset();
+          abandoned = true;
+          HttpResponse r;
+          r.error = "request abandoned at close (shutdown_timeout)";
+          return r;
+        }
+        channel_->cv.wait_until(lock, *limit);
+      } else {
+        channel_->cv.wait(lock);
+      }
+    }
+  }
+
+  // Takes the next batch to send: the oldest outbox file first, then the stitcher FIFO when
+  // something is wanted. False when there is nothing to do now.
+  bool next_batch() {
+    while (!outbox_files_.empty()) {
+      if (load_outbox_file()) return true;
+    }
+    const std::uint64_t target = current_target();
+    const bool want = completed_total_ < target || stitcher_.pending() >= options_.batch_size;
+    if (!want || stitcher_.pending() == 0) return false;
+    auto batch = stitcher_.take_batch(options_.max_batch_records);
+    if (!batch) return false;
+    taken_total_ = stitcher_.enqueued_total() - stitcher_.pending();
+    Current c;
+    c.parts.push_back(detail::primary_items(*batch));
+    c.batch = std::move(*batch);
+    c.end_position = taken_total_;
+    cur_ = std::move(c);
+    update_backlog();
+    return true;
+  }
+
+  // During an outage with an outbox, keeps memory at most half full by moving live batches to
+  // disk (oldest first, after the batch being retried).
+  void spill_if_needed() {
+    if (!outbox_enabled() || !outage_) return;
+    std::size_t live =
+        stitcher_.pending_bytes() + (cur_ && !cur_->replay() ? cur_->batch.bytes : 0);
+    if (live <= options_.max_queue_bytes / 2) return;
+    if (cur_ && !cur_->replay()) {
+      spill_current("outage: memory queue half full");
+      cur_.reset();
+      retry_at_ = Clock::time_point{};
+    }
+    while (stitcher_.pending_bytes() > options_.max_queue_bytes / 4) {
+      auto batch = stitcher_.take_batch(options_.max_batch_records);
+      if (!batch) break;
+      const std::string body = detail::batch_body(*batch, detail::primary_items(*batch));
+      if (!store_in_outbox(body, batch->entities)) {
+        dead_letter_body(body, batch->entities, 0, "outbox full", "");
+      }
+      completed_total_ = stitcher_.enqueued_total() - stitcher_.pending();
+      taken_total_ = completed_total_;
+    }
+    update_backlog();
+  }
+
+  // Sends batches until everything wanted (tick, flush marks, a full batch) is delivered, and
+  // while outbox files wait. Without a deadline it returns when a retry must wait (the main loop
+  // sleeps); with one (close) it sleeps through backoffs until the deadline.
+  void deliver(std::optional<Clock::time_point> deadline) {
     for (;;) {
       if (!deadline && closed_.load(std::memory_order_acquire))
         return;  // the shutdown path takes over
-      if (!inflight_) {
-        const bool want = completed_total_ < target || stitcher_.pending() >= options_.batch_size;
-        if (!want || stitcher_.pending() == 0) return;
-        auto batch = stitcher_.take_batch(options_.max_batch_records);
-        if (!batch) return;
-        taken_total_ += batch->entities;
-        inflight_ = Inflight{std::move(batch->body), batch->entities, taken_total_, 0};
-        update_backlog();
-      }
+      spill_if_needed();
+      if (!cur_ && !next_batch()) return;
       auto now = Clock::now();
       if (now < retry_at_) {
         if (!deadline || retry_at_ >= *deadline) return;
@@ -388,48 +686,282 @@ class ActiveSink final : public NorthStarSink {
             timeout,
             std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(*deadline - now)));
       }
+      Current& c = *cur_;
+      if (c.body.empty()) c.body = detail::batch_body(c.batch, c.parts.front());
       HttpRequest request;
       request.url = endpoint_;
       request.headers = {{"Authorization", auth_header_}, {"Content-Type", "application/json"}};
-      request.body = inflight_->body;
+      request.body = c.body;
       request.timeout = timeout;
-      const HttpResponse response = transport_->post(request);
+      bool abandoned = false;
+      const HttpResponse response = post(std::move(request), deadline, abandoned);
       requests_.fetch_add(1, std::memory_order_relaxed);
+      if (abandoned) return;
 
       const detail::ResponseOutcome outcome = detail::classify_response(response);
-
+      const std::size_t part_entities = c.parts.front().size();
       if (outcome == detail::ResponseOutcome::kAccepted) {
+        on_success();
         batches_delivered_.fetch_add(1, std::memory_order_relaxed);
-        entities_delivered_.fetch_add(inflight_->entities, std::memory_order_relaxed);
-        debug("sent batch of " + std::to_string(inflight_->entities) + " records");
-        finish_inflight();
+        entities_delivered_.fetch_add(part_entities, std::memory_order_relaxed);
+        if (!c.replay()) detail::mark_delivered(c.batch, c.parts.front());
+        debug("sent batch of " + std::to_string(part_entities) + " records");
+        next_part();
       } else if (outcome == detail::ResponseOutcome::kRetry) {
-        ++inflight_->attempts;
-        if (response.status != 0 && inflight_->attempts >= options_.retry.max_attempts) {
-          dead_letter(response, "retries exhausted");
-          finish_inflight();
+        on_failure(response);
+        ++c.attempts;
+        const bool http = response.status != 0;
+        if (c.attempts >= options_.retry.max_attempts && !c.replay() &&
+            (http || outbox_enabled())) {
+          if (outbox_enabled()) {
+            spill_current("retries exhausted");
+          } else {
+            for (const auto& part : c.parts) {
+              dead_letter_body(detail::batch_body(c.batch, part), part.size(), response.status,
+                               "retries exhausted",
+                               response.status == 0 ? response.error : response.body);
+            }
+          }
+          finish_current();
+        } else if (c.attempts >= options_.retry.max_attempts && c.replay() && http) {
+          // A replayed batch the server keeps failing (a 5xx for its content, say) must not block
+          // the outbox: isolate the record at fault as for a 400, then dead-letter it.
+          if (part_entities > 1) {
+            split_front_part();
+          } else {
+            dead_letter_body(c.body, part_entities, response.status, "retries exhausted",
+                             response.body);
+            next_part();
+          }
         } else {
           retries_.fetch_add(1, std::memory_order_relaxed);
-          const milliseconds delay = backoff(inflight_->attempts, response.retry_after);
+          milliseconds delay = backoff(std::min(c.attempts, 64), response.retry_after);
+          if (!http) delay = std::min(delay, options_.retry.outage_probe_interval);
           retry_at_ = Clock::now() + delay;
-          debug("flush failed: " + describe(response) + "; retry " +
-                std::to_string(inflight_->attempts) + " in " + std::to_string(delay.count()) +
-                " ms");
+          debug("flush failed: " + describe(response) + "; retry " + std::to_string(c.attempts) +
+                " in " + std::to_string(delay.count()) + " ms");
         }
+      } else if (content_refusal(response.status) && part_entities > 1) {
+        // Refused for its content: split it to find the record(s) at fault.
+        split_front_part();
+        debug("batch refused (" + describe(response) + "); splitting it");
       } else {
-        dead_letter(response, "rejected");
-        finish_inflight();
+        if (response.status != 401 && response.status != 403) on_success();  // the server answers
+        dead_letter_body(c.body, part_entities, response.status, "rejected", response.body);
+        next_part();
       }
       if (!deadline) absorb();  // keep stitching (and honouring the queue cap) between batches
       complete_flushes();
     }
   }
 
-  void finish_inflight() {
-    completed_total_ = inflight_->end_position;
-    inflight_.reset();
+  // Replaces the front part by its two halves (sent next, in order).
+  void split_front_part() {
+    Current& c = *cur_;
+    std::vector<std::uint32_t> part = std::move(c.parts.front());
+    c.parts.pop_front();
+    const auto half = static_cast<std::ptrdiff_t>(part.size() / 2);
+    c.parts.emplace_front(part.begin() + half, part.end());
+    c.parts.emplace_front(part.begin(), part.begin() + half);
+    c.body.clear();
+    c.attempts = 0;
+    retry_at_ = Clock::time_point{};
+  }
+
+  // The front part is done (delivered or dead-lettered): moves to the next one, or finishes.
+  void next_part() {
+    Current& c = *cur_;
+    c.parts.pop_front();
+    c.body.clear();
+    c.attempts = 0;
+    retry_at_ = Clock::time_point{};
+    if (c.parts.empty()) finish_current();
+  }
+
+  void finish_current() {
+    Current& c = *cur_;
+    if (c.replay()) {
+      std::error_code ec;
+      std::filesystem::remove(c.claimed, ec);
+      outbox_bytes_ -= std::min<std::uint64_t>(outbox_bytes_, c.file_bytes);
+      outbox_replayed_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      completed_total_ = std::max(completed_total_, c.end_position);
+    }
+    cur_.reset();
     retry_at_ = Clock::time_point{};
     update_backlog();
+  }
+
+  // ---- outage state ----
+
+  void on_failure(const HttpResponse& response) {
+    if (outage_) return;
+    outage_ = true;
+    outage_since_ = Clock::now();
+    outages_.fetch_add(1, std::memory_order_relaxed);
+    const std::string error = capped(response.status == 0 ? response.error : response.body);
+    dagstack::logger::detail::report_internal(kSeverityWarn,
+                                              "northstar endpoint unavailable; retrying",
+                                              {{"sink.id", id_},
+                                               {"http.status", response.status},
+                                               {"error.message", error},
+                                               {"northstar.outbox_dir", outbox_dir_}});
+    debug("endpoint unavailable: " + describe(response));
+  }
+
+  void on_success() {
+    if (!outage_) return;
+    outage_ = false;
+    const auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - outage_since_).count();
+    dagstack::logger::detail::report_internal(
+        kSeverityWarn, "northstar endpoint recovered",
+        {{"sink.id", id_},
+         {"northstar.outage_ms", static_cast<std::int64_t>(ms)},
+         {"northstar.outbox_batches", static_cast<std::int64_t>(outbox_files_.size())}});
+    debug("endpoint recovered after " + std::to_string(ms) + " ms");
+  }
+
+  // ---- outbox ----
+
+  void open_outbox() {
+    if (options_.outbox_dir.empty()) return;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(options_.outbox_dir, ec);
+    if (ec || !fs::is_directory(options_.outbox_dir, ec)) {
+      dagstack::logger::detail::report_sink_error(id_, "northstar outbox directory unusable",
+                                                  options_.outbox_dir);
+      return;
+    }
+    outbox_dir_ = options_.outbox_dir;
+    std::vector<std::string> names;
+    for (fs::directory_iterator it(outbox_dir_, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      const auto claim = name.find(".claim-");
+      if (claim != std::string::npos) {
+        // Claimed by a process that is gone: take it back.
+        const int pid = std::atoi(name.c_str() + claim + 7);
+        if (pid > 0 && pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) {
+          std::error_code rc;
+          fs::rename(it->path(), fs::path(outbox_dir_) / name.substr(0, claim), rc);
+          if (!rc) names.push_back(name.substr(0, claim));
+        }
+        continue;
+      }
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0 && name[0] != '.') {
+        names.push_back(name);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      std::error_code se;
+      outbox_bytes_ += fs::file_size(fs::path(outbox_dir_) / n, se);
+      outbox_files_.push_back(n);
+    }
+    if (!outbox_files_.empty()) {
+      dagstack::logger::detail::report_internal(
+          kSeverityWarn, "northstar outbox holds undelivered batches; replaying them",
+          {{"sink.id", id_},
+           {"northstar.outbox_batches", static_cast<std::int64_t>(outbox_files_.size())},
+           {"northstar.outbox_dir", outbox_dir_}});
+    }
+    update_backlog();
+  }
+
+  // Writes one batch body as a new outbox file (write, fsync, rename). False when the outbox is
+  // off, full or unwritable.
+  bool store_in_outbox(const std::string& body, std::size_t records) {
+    if (!outbox_enabled()) return false;
+    if (outbox_bytes_ + body.size() > options_.outbox_max_bytes) return false;
+    std::uint64_t stamp = now_unix_nano();
+    if (stamp <= last_outbox_stamp_) stamp = last_outbox_stamp_ + 1;
+    last_outbox_stamp_ = stamp;
+    char name[96];
+    std::snprintf(name, sizeof name, "%020llu-%d.json", static_cast<unsigned long long>(stamp),
+                  static_cast<int>(::getpid()));
+    const std::string final_path = outbox_dir_ + "/" + name;
+    const std::string tmp_path = outbox_dir_ + "/." + name + ".tmp";
+    const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0;
+    std::size_t off = 0;
+    while (ok && off < body.size()) {
+      const ssize_t n = ::write(fd, body.data() + off, body.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    if (ok) ok = ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (ok) ok = ::rename(tmp_path.c_str(), final_path.c_str()) == 0;
+    if (!ok) {
+      ::unlink(tmp_path.c_str());
+      dagstack::logger::detail::report_sink_error(id_, "northstar outbox write failed", final_path);
+      return false;
+    }
+    outbox_files_.emplace_back(name);
+    outbox_bytes_ += body.size();
+    outbox_stored_.fetch_add(1, std::memory_order_relaxed);
+    debug("stored a batch of " + std::to_string(records) + " records in the outbox");
+    return true;
+  }
+
+  // Stores what is left of the current (live) batch in the outbox, or dead-letters it.
+  bool spill_current(std::string_view why) {
+    Current& c = *cur_;
+    std::vector<std::uint32_t> all;
+    for (const auto& part : c.parts) all.insert(all.end(), part.begin(), part.end());
+    const std::string body = detail::batch_body(c.batch, all);
+    if (store_in_outbox(body, all.size())) {
+      completed_total_ = std::max(completed_total_, c.end_position);
+      return true;
+    }
+    dead_letter_body(body, all.size(), 0, std::string(why) + "; outbox full or unavailable", "");
+    completed_total_ = std::max(completed_total_, c.end_position);
+    return false;
+  }
+
+  // Claims the oldest outbox file (renames it to <name>.claim-<pid>) and makes it current.
+  bool load_outbox_file() {
+    const std::string name = outbox_files_.front();
+    outbox_files_.pop_front();
+    const std::string path = outbox_dir_ + "/" + name;
+    const std::string claimed = path + ".claim-" + std::to_string(::getpid());
+    if (::rename(path.c_str(), claimed.c_str()) != 0) return false;  // another process has it
+    std::ifstream in(claimed, std::ios::binary);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Current c;
+    c.claimed = claimed;
+    c.file_bytes = body.size();
+    try {
+      c.batch = detail::parse_batch(body);
+    } catch (const std::exception& e) {
+      dead_letter_body(body, 0, 0, std::string("unreadable outbox file: ") + e.what(), name);
+      std::error_code ec;
+      std::filesystem::remove(claimed, ec);
+      outbox_bytes_ -= std::min<std::uint64_t>(outbox_bytes_, body.size());
+      return false;
+    }
+    if (c.batch.items.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(claimed, ec);
+      outbox_bytes_ -= std::min<std::uint64_t>(outbox_bytes_, body.size());
+      return false;
+    }
+    c.parts.push_back(detail::primary_items(c.batch));
+    cur_ = std::move(c);
+    retry_at_ = Clock::time_point{};
+    update_backlog();
+    return true;
+  }
+
+  void unclaim(const Current& c) {
+    const std::string original = c.claimed.substr(0, c.claimed.rfind(".claim-"));
+    std::error_code ec;
+    std::filesystem::rename(c.claimed, original, ec);
   }
 
   static std::string describe(const HttpResponse& r) {
@@ -444,25 +976,26 @@ class ActiveSink final : public NorthStarSink {
         kSeverityError, what,
         {{"sink.id", id_},
          {"http.status", status},
-         {"error.message", error},
+         {"error.message", capped(error)},
          {"northstar.records", static_cast<std::int64_t>(records)},
          {"northstar.dead_letter_path", options_.dead_letter_path}});
   }
 
-  void dead_letter(const HttpResponse& response, std::string_view reason) {
-    const std::size_t n = inflight_->entities;
+  // Dead-letters one body of `n` records: counted, reported, and appended to dead_letter_path.
+  void dead_letter_body(const std::string& body, std::size_t n, int status, std::string_view reason,
+                        std::string_view error_text) {
     batches_rejected_.fetch_add(1, std::memory_order_relaxed);
     entities_rejected_.fetch_add(n, std::memory_order_relaxed);
     unreported_rejected_.fetch_add(n, std::memory_order_relaxed);
-    const std::string error = response.status == 0 ? response.error : http::excerpt(response.body);
-    detail_report(std::string("northstar batch ") + std::string(reason), response.status, error, n);
-    debug("batch " + std::string(reason) + ": " + describe(response));
+    const std::string error = capped(error_text);
+    detail_report(std::string("northstar batch ") + std::string(reason), status, error, n);
+    debug("batch " + std::string(reason) + ": HTTP " + std::to_string(status) + " " + error);
     if (options_.dead_letter_path.empty()) return;
     std::string line;
-    line.reserve(inflight_->body.size() + 256);
+    line.reserve(body.size() + 256);
     line.append("{\"time\":");
     append_json_string(detail::format_timestamp(now_unix_nano()), line);
-    line.append(",\"status\":").append(std::to_string(response.status));
+    line.append(",\"status\":").append(std::to_string(status));
     line.append(",\"reason\":");
     append_json_string(reason, line);
     line.append(",\"error\":");
@@ -470,7 +1003,13 @@ class ActiveSink final : public NorthStarSink {
     line.append(",\"endpoint\":");
     append_json_string(endpoint_, line);
     line.append(",\"records\":").append(std::to_string(n));
-    line.append(",\"payload\":").append(inflight_->body).append("}\n");
+    line.append(",\"payload\":");
+    if (body.empty() || (body.front() != '{' && body.front() != '[')) {
+      append_json_string(body, line);
+    } else {
+      line.append(body);
+    }
+    line.append("}\n");
     std::ofstream out(options_.dead_letter_path, std::ios::app | std::ios::binary);
     out << line;
     out.flush();
@@ -490,15 +1029,18 @@ class ActiveSink final : public NorthStarSink {
   const std::shared_ptr<HttpTransport> transport_;
   const bool debug_;
   const bool drop_outside_;
+  const std::size_t end_reserve_;
 
   // ---- shared between callers and the worker (guarded by mutex_) ----
   mutable std::mutex mutex_;
   std::condition_variable cv_;       // wakes the worker
   std::condition_variable done_cv_;  // wakes flush() callers
   std::vector<detail::QueuedRecord> raw_;
+  std::size_t raw_bytes_ = 0;
   std::vector<detail::SpanKey> dropped_starts_;
+  std::unordered_set<detail::SpanKey, detail::SpanKeyHash> dropped_keys_;  // recent, bounded
+  std::deque<detail::SpanKey> dropped_keys_order_;
   bool stop_ = false;
-  Clock::time_point stop_deadline_{};
   std::uint64_t flush_requested_ = 0;
   std::uint64_t flush_seen_ = 0;
   std::uint64_t flush_done_ = 0;
@@ -506,7 +1048,12 @@ class ActiveSink final : public NorthStarSink {
 
   std::mutex close_mutex_;
   std::atomic<bool> closed_{false};
+  std::atomic<Clock::rep> stop_deadline_ns_{0};
   std::atomic<std::uint64_t> backlog_{0};
+  std::atomic<std::size_t> worker_bytes_{0};
+  std::atomic<Clock::rep> last_drop_report_{0};
+  std::atomic<Clock::rep> last_flush_timeout_end_{0};  // when a flush() last timed out
+  std::atomic<Clock::rep> last_flush_waited_{0};       // how long that flush() waited
 
   // ---- counters ----
   std::atomic<std::uint64_t> accepted_{0};
@@ -522,6 +1069,10 @@ class ActiveSink final : public NorthStarSink {
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> retries_{0};
   std::atomic<std::uint64_t> dead_letter_errors_{0};
+  std::atomic<std::uint64_t> outbox_stored_{0};
+  std::atomic<std::uint64_t> outbox_replayed_{0};
+  std::atomic<std::uint64_t> outbox_pending_{0};
+  std::atomic<std::uint64_t> outages_{0};
   std::atomic<std::uint64_t> unreported_rejected_{0};
   std::atomic<std::uint64_t> unreported_dropped_{0};
   std::atomic<std::uint64_t> unreported_lost_{0};
@@ -530,15 +1081,24 @@ class ActiveSink final : public NorthStarSink {
   detail::Stitcher stitcher_;
   std::vector<detail::QueuedRecord> spare_;
   std::vector<detail::SpanKey> spare_dropped_;
-  std::optional<Inflight> inflight_;
+  std::optional<Current> cur_;
   Clock::time_point retry_at_{};
   std::uint64_t taken_total_ = 0;
   std::uint64_t completed_total_ = 0;
+  std::uint64_t tick_target_ = 0;
   std::deque<std::pair<std::uint64_t, std::uint64_t>>
       flush_marks_;  // (flush number, FIFO position)
   std::uint64_t last_marked_ = 0;
   std::mt19937_64 rng_;
+  bool outage_ = false;
+  Clock::time_point outage_since_{};
+  std::string outbox_dir_;                // "" = no outbox (none configured, or unusable)
+  std::deque<std::string> outbox_files_;  // unclaimed file names, oldest first
+  std::uint64_t outbox_bytes_ = 0;
+  std::uint64_t last_outbox_stamp_ = 0;
 
+  std::shared_ptr<PostChannel> channel_;
+  std::thread poster_;
   std::thread worker_;  // last: started once everything above exists
 };
 

@@ -1,7 +1,14 @@
 // stitcher.cpp: records -> NorthStar sessions, runs, spans and events; the snapshot FIFO.
 #include "stitcher.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <unordered_map>
 
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/northstar/record_convention.h"
@@ -12,14 +19,13 @@
 
 namespace dagstack::logger::northstar::detail {
 
-struct SessionEntity {
+struct SessionEntity : EntityState {
   std::string id;
   std::uint64_t created = 0;
   std::optional<std::uint64_t> ended;
-  bool queued = false;
 };
 
-struct RunEntity {
+struct RunEntity : EntityState {
   std::string id;
   std::string name;
   std::uint64_t started = 0;
@@ -35,12 +41,12 @@ struct RunEntity {
   std::int64_t output_tokens = 0;
   std::optional<bool> capture_input;
   std::optional<bool> capture_output;
-  bool queued = false;
 };
 
-struct SpanEntity {
+struct SpanEntity : EntityState {
   std::string id;
   std::shared_ptr<RunEntity> run;
+  std::shared_ptr<SpanEntity> parent;  // nullptr for a root span of the run
   std::optional<std::string> parent_id;
   std::string kind;
   std::string name;
@@ -53,7 +59,6 @@ struct SpanEntity {
   Value::Map extra;
   std::optional<double> latency_ms;
   bool usage_counted = false;
-  bool queued = false;
 };
 
 struct Stitcher::IndexEntry {
@@ -319,7 +324,10 @@ void Stitcher::on_start(const DecodedRecord& r) {
     auto span = std::make_shared<SpanEntity>();
     span->id = derive_span_uuid(r.trace_id, r.span_id);
     span->run = parent_entry->run;
-    if (parent_entry->span) span->parent_id = parent_entry->span->id;
+    if (parent_entry->span) {
+      span->parent = parent_entry->span;
+      span->parent_id = parent_entry->span->id;
+    }
     const std::string* kind = attr_string(r, kOpKind);
     span->kind =
         std::string(to_string(span_kind_from_operation_kind(kind ? *kind : std::string_view())));
@@ -526,7 +534,7 @@ void Stitcher::on_record(const DecodedRecord& r) {
   o.value("content", content);  // always present, JSON null when empty (SDK bug B1)
   o.map("attributes", attributes);
   o.close();
-  enqueue_event(std::move(json));
+  enqueue_event(EventItem{std::move(json), run, span});
 }
 
 void Stitcher::close_session(std::uint64_t now) {
@@ -543,10 +551,15 @@ void Stitcher::close_session(std::uint64_t now) {
   }
 }
 
+namespace {
+constexpr std::size_t kEntityBytes = 384;  // the estimated size of a queued entity snapshot
+}  // namespace
+
 void Stitcher::enqueue(const std::shared_ptr<SessionEntity>& s) {
   if (s->queued) return;
   s->queued = true;
   pending_.emplace_back(s);
+  pending_bytes_ += kEntityBytes;
   ++enqueued_total_;
 }
 
@@ -554,6 +567,7 @@ void Stitcher::enqueue(const std::shared_ptr<RunEntity>& r) {
   if (r->queued) return;
   r->queued = true;
   pending_.emplace_back(r);
+  pending_bytes_ += kEntityBytes;
   ++enqueued_total_;
 }
 
@@ -561,11 +575,13 @@ void Stitcher::enqueue(const std::shared_ptr<SpanEntity>& s) {
   if (s->queued) return;
   s->queued = true;
   pending_.emplace_back(s);
+  pending_bytes_ += kEntityBytes;
   ++enqueued_total_;
 }
 
-void Stitcher::enqueue_event(std::string json) {
-  pending_.emplace_back(std::move(json));
+void Stitcher::enqueue_event(EventItem item) {
+  pending_bytes_ += item.json.size();
+  pending_.emplace_back(std::move(item));
   ++enqueued_total_;
 }
 
@@ -626,38 +642,263 @@ std::string Stitcher::serialize(const SpanEntity& s) const {
   return out;
 }
 
+// Builds one Batch: each entity at most once, referenced rows added before the rows that need
+// them unless the server already has them.
+class Stitcher::BatchBuilder {
+ public:
+  BatchBuilder(const Stitcher& stitcher, std::uint64_t batch_no)
+      : stitcher_(stitcher), batch_no_(batch_no) {}
+
+  std::optional<std::uint32_t> add(const std::shared_ptr<SessionEntity>& e, bool primary) {
+    return add_entity(e, primary, WireKind::kSession, {});
+  }
+  std::optional<std::uint32_t> add(const std::shared_ptr<RunEntity>& e, bool primary) {
+    if (auto i = reuse(*e, primary)) return i;
+    if (!primary && e->delivered) return std::nullopt;
+    std::vector<std::uint32_t> deps;
+    if (stitcher_.session_) push(deps, add(stitcher_.session_, false));
+    return add_entity(e, primary, WireKind::kRun, std::move(deps));
+  }
+  std::optional<std::uint32_t> add(const std::shared_ptr<SpanEntity>& e, bool primary) {
+    if (auto i = reuse(*e, primary)) return i;
+    if (!primary && e->delivered) return std::nullopt;
+    std::vector<std::uint32_t> deps;
+    push(deps, add(e->run, false));
+    if (e->parent) push(deps, add(e->parent, false));
+    return add_entity(e, primary, WireKind::kSpan, std::move(deps));
+  }
+  void add(EventItem&& ev) {
+    WireItem item;
+    item.kind = WireKind::kEvent;
+    push(item.deps, add(ev.run, false));
+    if (ev.span) push(item.deps, add(ev.span, false));
+    item.json = std::move(ev.json);
+    append(std::move(item));
+  }
+
+  Batch batch;
+
+ private:
+  static void push(std::vector<std::uint32_t>& deps, std::optional<std::uint32_t> i) {
+    if (i) deps.push_back(*i);
+  }
+  // The index of `e` when this batch already holds it (promoted to primary if asked).
+  std::optional<std::uint32_t> reuse(EntityState& e, bool primary) {
+    if (e.batch_no != batch_no_) return std::nullopt;
+    WireItem& item = batch.items[e.batch_index];
+    if (primary && !item.primary) {
+      item.primary = true;
+      ++batch.entities;
+    }
+    return e.batch_index;
+  }
+  template <typename E>
+  std::optional<std::uint32_t> add_entity(const std::shared_ptr<E>& e, bool primary, WireKind kind,
+                                          std::vector<std::uint32_t> deps) {
+    if (auto i = reuse(*e, primary)) return i;
+    if (!primary && e->delivered) return std::nullopt;
+    WireItem item;
+    item.kind = kind;
+    item.deps = std::move(deps);
+    item.json = stitcher_.serialize(*e);
+    item.state = e;
+    item.primary = primary;
+    e->batch_no = batch_no_;
+    e->batch_index = static_cast<std::uint32_t>(batch.items.size());
+    return append(std::move(item));
+  }
+  std::uint32_t append(WireItem&& item) {
+    const auto index = static_cast<std::uint32_t>(batch.items.size());
+    batch.bytes += item.json.size();
+    if (item.primary) ++batch.entities;
+    batch.items.push_back(std::move(item));
+    return index;
+  }
+
+  const Stitcher& stitcher_;
+  const std::uint64_t batch_no_;
+};
+
 std::optional<Batch> Stitcher::take_batch(std::size_t max) {
   if (pending_.empty() || max == 0) return std::nullopt;
-  std::string sessions, runs, spans, events;
-  auto add = [](std::string& list, const std::string& item) {
-    if (!list.empty()) list.push_back(',');
-    list.append(item);
-  };
-  Batch batch;
-  while (!pending_.empty() && batch.entities < max) {
+  BatchBuilder builder(*this, ++batch_no_);
+  while (!pending_.empty() && builder.batch.entities < max) {
     Pending item = std::move(pending_.front());
     pending_.pop_front();
-    ++batch.entities;
     if (auto* s = std::get_if<std::shared_ptr<SessionEntity>>(&item)) {
+      pending_bytes_ -= std::min(pending_bytes_, kEntityBytes);
       (*s)->queued = false;
-      add(sessions, serialize(**s));
+      builder.add(*s, true);
     } else if (auto* r = std::get_if<std::shared_ptr<RunEntity>>(&item)) {
+      pending_bytes_ -= std::min(pending_bytes_, kEntityBytes);
       (*r)->queued = false;
-      add(runs, serialize(**r));
+      builder.add(*r, true);
     } else if (auto* sp = std::get_if<std::shared_ptr<SpanEntity>>(&item)) {
+      pending_bytes_ -= std::min(pending_bytes_, kEntityBytes);
       (*sp)->queued = false;
-      add(spans, serialize(**sp));
+      builder.add(*sp, true);
     } else {
-      add(events, std::get<std::string>(item));
+      auto& ev = std::get<EventItem>(item);
+      pending_bytes_ -= std::min(pending_bytes_, ev.json.size());
+      builder.add(std::move(ev));
     }
   }
-  std::string& b = batch.body;
-  b.reserve(sessions.size() + runs.size() + spans.size() + events.size() + 128);
-  b.append("{\"schema_version\":2,\"sessions\":[").append(sessions);
-  b.append("],\"runs\":[").append(runs);
-  b.append("],\"spans\":[").append(spans);
-  b.append("],\"events\":[").append(events);
-  b.append("],\"scores\":[],\"prompt_links\":[]}");
+  return std::move(builder.batch);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Every item of `subset` plus the rows it references, transitively, except referenced rows the
+// server has accepted since the batch was built (a flag per item).
+std::vector<char> closure(const Batch& batch, const std::vector<std::uint32_t>& subset) {
+  std::vector<char> in(batch.items.size(), 0);
+  std::vector<std::uint32_t> stack;
+  for (std::uint32_t i : subset) {
+    if (i < in.size()) in[i] = 1;
+  }
+  for (std::uint32_t i : subset) {
+    if (i < in.size())
+      stack.insert(stack.end(), batch.items[i].deps.begin(), batch.items[i].deps.end());
+  }
+  while (!stack.empty()) {
+    const std::uint32_t i = stack.back();
+    stack.pop_back();
+    if (i >= in.size() || in[i]) continue;
+    const WireItem& item = batch.items[i];
+    if (item.state && item.state->delivered) continue;
+    in[i] = 1;
+    for (std::uint32_t d : item.deps) stack.push_back(d);
+  }
+  return in;
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> primary_items(const Batch& batch) {
+  std::vector<std::uint32_t> out;
+  out.reserve(batch.entities);
+  for (std::uint32_t i = 0; i < batch.items.size(); ++i) {
+    if (batch.items[i].primary) out.push_back(i);
+  }
+  return out;
+}
+
+std::string batch_body(const Batch& batch, const std::vector<std::uint32_t>& subset) {
+  const std::vector<char> in = closure(batch, subset);
+  static constexpr std::string_view kArrays[] = {"sessions", "runs",   "spans",
+                                                 "events",   "scores", "prompt_links"};
+  std::string lists[6];
+  std::size_t total = 128;
+  for (std::uint32_t i = 0; i < batch.items.size(); ++i) {
+    if (!in[i]) continue;
+    std::string& list = lists[static_cast<int>(batch.items[i].kind)];
+    if (!list.empty()) list.push_back(',');
+    list.append(batch.items[i].json);
+    total += batch.items[i].json.size() + 1;
+  }
+  std::string body;
+  body.reserve(total);
+  body.append("{\"schema_version\":2");
+  for (int k = 0; k < 6; ++k) {
+    body.append(",\"").append(kArrays[k]).append("\":[").append(lists[k]).push_back(']');
+  }
+  body.push_back('}');
+  sanitize_body(body);
+  return body;
+}
+
+void sanitize_body(std::string& body) noexcept {
+  static constexpr std::string_view kNul = "\\u0000";
+  std::size_t pos = body.find(kNul);
+  while (pos != std::string::npos) {
+    // An escape only when preceded by an even number of backslashes (else it is "\\" + text).
+    std::size_t slashes = 0;
+    while (slashes < pos && body[pos - 1 - slashes] == '\\') ++slashes;
+    if (slashes % 2 == 0) std::memcpy(&body[pos + 2], "fffd", 4);
+    pos = body.find(kNul, pos + 1);
+  }
+}
+
+void mark_delivered(const Batch& batch, const std::vector<std::uint32_t>& subset) {
+  const std::vector<char> in = closure(batch, subset);
+  for (std::uint32_t i = 0; i < batch.items.size(); ++i) {
+    if (in[i] && batch.items[i].state) batch.items[i].state->delivered = true;
+  }
+}
+
+Batch parse_batch(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) throw std::runtime_error("not a JSON object");
+  static constexpr std::pair<const char*, WireKind> kArrays[] = {
+      {"sessions", WireKind::kSession}, {"runs", WireKind::kRun},
+      {"spans", WireKind::kSpan},       {"events", WireKind::kEvent},
+      {"scores", WireKind::kScore},     {"prompt_links", WireKind::kPromptLink}};
+  Batch batch;
+  std::unordered_map<std::string, std::uint32_t> ids[3];  // sessions, runs, spans
+  // (HasMember + operator[] rather than iterator comparisons, which clang flags in C++20.)
+  auto id_of = [](const rapidjson::Value& row, const char* key) -> std::string {
+    if (!row.HasMember(key) || !row[key].IsString()) return {};
+    return std::string(row[key].GetString(), row[key].GetStringLength());
+  };
+  auto array_of = [&doc](const char* name) -> const rapidjson::Value* {
+    if (!doc.HasMember(name) || !doc[name].IsArray()) return nullptr;
+    return &doc[name];
+  };
+  for (const auto& [name, kind] : kArrays) {
+    const rapidjson::Value* rows = array_of(name);
+    if (rows == nullptr) continue;
+    for (const auto& row : rows->GetArray()) {
+      rapidjson::StringBuffer buffer;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+      row.Accept(writer);
+      WireItem item;
+      item.kind = kind;
+      item.json.assign(buffer.GetString(), buffer.GetSize());
+      if (row.IsObject() && static_cast<int>(kind) < 3) {
+        ids[static_cast<int>(kind)].emplace(id_of(row, "id"),
+                                            static_cast<std::uint32_t>(batch.items.size()));
+      }
+      batch.bytes += item.json.size();
+      ++batch.entities;
+      batch.items.push_back(std::move(item));
+    }
+  }
+  // References: run -> session, span -> run and parent, event/score -> run and span.
+  std::size_t index = 0;
+  for (const auto& [name, kind] : kArrays) {
+    const rapidjson::Value* rows = array_of(name);
+    if (rows == nullptr) continue;
+    for (const auto& row : rows->GetArray()) {
+      WireItem& item = batch.items[index++];
+      if (!row.IsObject()) continue;
+      auto link = [&](int table, const char* key) {
+        const std::string id = id_of(row, key);
+        if (id.empty()) return;
+        auto found = ids[table].find(id);
+        if (found != ids[table].end()) item.deps.push_back(found->second);
+      };
+      switch (kind) {
+        case WireKind::kRun: link(0, "session_id"); break;
+        case WireKind::kSpan:
+          link(1, "run_id");
+          link(2, "parent_span_id");
+          break;
+        case WireKind::kEvent:
+          link(1, "run_id");
+          link(2, "span_id");
+          break;
+        case WireKind::kScore:
+        case WireKind::kPromptLink:
+          link(1, "trace_id");
+          link(2, "span_id");
+          break;
+        case WireKind::kSession: break;
+      }
+    }
+  }
   return batch;
 }
 

@@ -15,6 +15,7 @@
 #include "dagstack/logger/northstar/uuid.h"
 #include "dagstack/logger/span.h"
 #include "record_codec.h"
+#include "throw_hook.h"
 #include "wire.h"
 
 namespace dagstack::logger::northstar {
@@ -85,7 +86,7 @@ void log_metric_value(std::string_view name, Value value) {
 
 SpanScope::SpanScope(std::string_view name, std::string_view kind, Value::Map attributes, bool run,
                      std::optional<bool> capture_input, std::optional<bool> capture_output)
-    : uncaught_at_start_(std::uncaught_exceptions()) {
+    : uncaught_at_start_(std::uncaught_exceptions()), throws_at_start_(detail::throw_serial()) {
   std::shared_ptr<const detail::RunInfo> parent_run =
       run ? nullptr : detail::run_of_context(Context::current());
   dagstack::logger::SpanOptions options;
@@ -119,7 +120,20 @@ SpanScope::SpanScope(std::string_view name, std::string_view kind, Value::Map at
 SpanScope::~SpanScope() {
   if (span_ && !span_->ended() && std::uncaught_exceptions() > uncaught_at_start_ &&
       !error_recorded_) {
-    span_->set_status(SpanStatus::kError, "scope exited by an exception");
+    // The exception unwinding through here is the last one thrown on this thread (recorded by
+    // the throw hook) when that throw happened inside this scope's lifetime.
+    const detail::ThrownInfo& thrown = detail::last_thrown();
+    if (thrown.type != nullptr && thrown.serial > throws_at_start_) {
+      try {
+        span_->set_attribute("exception.type", Value(detail::demangled(*thrown.type)));
+        span_->set_attribute("exception.message", Value(thrown.message));
+        span_->set_status(SpanStatus::kError, thrown.message);
+      } catch (...) {
+        span_->set_status(SpanStatus::kError, "scope exited by an exception");
+      }
+    } else {
+      span_->set_status(SpanStatus::kError, "scope exited by an exception");
+    }
   }
   end();
 }

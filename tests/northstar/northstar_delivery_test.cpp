@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <unistd.h>
@@ -103,7 +104,8 @@ TEST_F(NorthStarDeliveryTest, BatchesAreSplitInFifoOrder) {
   for (const auto& b : bodies) {
     const Value doc = testing::parse_json(b);
     std::size_t n = 0;
-    for (const char* k : {"sessions", "runs", "spans", "events"}) n += doc.find(k)->as_array().size();
+    for (const char* k : {"sessions", "runs", "spans", "events"})
+      n += doc.find(k)->as_array().size();
     EXPECT_LE(n, 4u);
     session_seen = session_seen || !doc.find("sessions")->as_array().empty();
     for (const auto& r : doc.find("runs")->as_array()) {
@@ -203,16 +205,18 @@ TEST_F(NorthStarDeliveryTest, RetryableHttpErrorsAreDeadLetteredAfterMaxAttempts
   EXPECT_EQ(transport_->count(), 4u);
 }
 
-TEST_F(NorthStarDeliveryTest, BadRequestIsDeadLetteredOnceAndLaterBatchesFlow) {
-  const auto dead_letter =
-      std::filesystem::temp_directory_path() / ("dagstack_ns_dead_letter_" + std::to_string(::getpid()) + ".jsonl");
+TEST_F(NorthStarDeliveryTest, RefusedBatchIsSplitAndOnlyTheRefusedRecordIsDeadLettered) {
+  const auto dead_letter = std::filesystem::temp_directory_path() /
+                           ("dagstack_ns_dead_letter_" + std::to_string(::getpid()) + ".jsonl");
   std::filesystem::remove(dead_letter);
   auto internal = std::make_shared<InMemorySink>(100);
   auto o = options();
   o.dead_letter_path = dead_letter.string();
   install(o);
   Logger::get(std::string(kInternalLoggerName)).set_sinks({internal});
-  transport_->push(400, R"({"error":"runs[0].name is required"})");
+  transport_->push(400, R"({"error":"runs[0].name is required"})");  // session + run: split
+  transport_->push(200, R"({"accepted":true})");                     // the session alone
+  transport_->push(400, R"({"error":"runs[0].name is required"})");  // the run alone: dead
   std::string first_trace;
   {
     Span run("refused");
@@ -222,13 +226,23 @@ TEST_F(NorthStarDeliveryTest, BadRequestIsDeadLetteredOnceAndLaterBatchesFlow) {
   ASSERT_FALSE(r.success);
   ASSERT_FALSE(r.failed_sinks.empty());
   EXPECT_NE(r.failed_sinks[0].error.find("rejected"), std::string::npos) << r.failed_sinks[0].error;
-  EXPECT_EQ(transport_->count(), 1u);  // a 400 is never re-sent
-  const std::string refused_body = transport_->bodies()[0];
+  ASSERT_EQ(transport_->count(), 3u);  // the batch, then each half once; a 400 is never re-sent
+  const auto bodies = transport_->bodies();
+  const Value whole = testing::parse_json(bodies[0]);
+  const Value session_part = testing::parse_json(bodies[1]);
+  const Value run_part = testing::parse_json(bodies[2]);
+  EXPECT_EQ(whole.find("sessions")->as_array().size(), 1u);
+  EXPECT_EQ(whole.find("runs")->as_array().size(), 1u);
+  EXPECT_EQ(session_part.find("sessions")->as_array().size(), 1u);
+  EXPECT_EQ(session_part.find("runs")->as_array().size(), 0u);
+  // The session was accepted meanwhile, so the run's half need not carry it again.
+  EXPECT_EQ(run_part.find("sessions")->as_array().size(), 0u);
+  EXPECT_EQ(run_part.find("runs")->as_array().size(), 1u);
 
   run_with_events("accepted", 1);
   EXPECT_TRUE(sink_->flush(5s).success);  // the failure was reported once
-  ASSERT_EQ(transport_->count(), 2u);
-  EXPECT_EQ(transport_->bodies()[1].find("refused"), std::string::npos);
+  ASSERT_EQ(transport_->count(), 4u);
+  EXPECT_EQ(transport_->bodies()[3].find("refused"), std::string::npos);
 
   std::ifstream in(dead_letter);
   std::string line;
@@ -239,7 +253,8 @@ TEST_F(NorthStarDeliveryTest, BadRequestIsDeadLetteredOnceAndLaterBatchesFlow) {
   EXPECT_EQ(*dl.find("status"), Value(400));
   EXPECT_EQ(str(dl, "reason"), "rejected");
   EXPECT_EQ(str(dl, "error"), R"({"error":"runs[0].name is required"})");
-  EXPECT_EQ(*dl.find("payload"), testing::parse_json(refused_body));
+  EXPECT_EQ(*dl.find("records"), Value(1));
+  EXPECT_EQ(*dl.find("payload"), run_part);
   std::filesystem::remove(dead_letter);
 
   bool reported = false;
@@ -252,8 +267,55 @@ TEST_F(NorthStarDeliveryTest, BadRequestIsDeadLetteredOnceAndLaterBatchesFlow) {
   EXPECT_TRUE(reported);
   const auto s = sink_->stats();
   EXPECT_EQ(s.batches_rejected, 1u);
-  EXPECT_EQ(s.entities_rejected, 2u);  // session + run
-  EXPECT_EQ(s.batches_delivered, 1u);
+  EXPECT_EQ(s.entities_rejected, 1u);  // the run alone
+  EXPECT_EQ(s.batches_delivered, 2u);  // the session half, then the later run
+}
+
+TEST_F(NorthStarDeliveryTest, EveryBatchCarriesTheRowsItReferencesUntilTheServerHasThem) {
+  auto o = options();
+  o.retry.max_attempts = 1;
+  install(o);
+  transport_->push(503,
+                   R"({"error":"Injected fault"})");  // the first batch (session + run A) is lost
+  run_with_events("lost", 1);
+  EXPECT_FALSE(sink_->flush(5s).success);
+  std::string trace_b;
+  {
+    Span run("b");
+    trace_b = run.trace_id().to_hex();
+    Logger::get("app").info("inside b");
+    ASSERT_TRUE(sink_->flush(5s).success);  // run B and its event, with the session again
+    Logger::get("app").info("later in b");
+  }
+  ASSERT_TRUE(sink_->flush(5s).success);  // B's end and event: B is known by now, nothing else
+  const auto bodies = transport_->bodies();
+  ASSERT_EQ(bodies.size(), 3u);
+  const Value second = testing::parse_json(bodies[1]);
+  ASSERT_EQ(second.find("sessions")->as_array().size(), 1u);
+  EXPECT_EQ(str(second.find("sessions")->as_array()[0], "id"), sink_->session_id());
+  const Value third = testing::parse_json(bodies[2]);
+  EXPECT_EQ(third.find("sessions")->as_array().size(), 0u);
+  ASSERT_EQ(third.find("runs")->as_array().size(), 1u);  // B's final snapshot (its end)
+  EXPECT_EQ(str(third.find("runs")->as_array()[0], "status"), "ok");
+  ASSERT_EQ(third.find("events")->as_array().size(), 1u);
+}
+
+TEST_F(NorthStarDeliveryTest, NulAndIllFormedTextAreMadeAcceptable) {
+  install(options());
+  {
+    Span run("nul");
+    // A NUL, a lone surrogate encoded as UTF-8 (ED A0 80) and a literal backslash-u0000 text.
+    Logger::get("app").info("tool", {{"result", std::string("a\0b\xED\xA0\x80"
+                                                            "c",
+                                                            7)},
+                                     {"text", std::string("\\u0000 stays")}});
+  }
+  ASSERT_TRUE(sink_->flush(5s).success);
+  const std::string body = transport_->bodies().at(0);
+  EXPECT_EQ(body.find("\\u0000\""), std::string::npos);
+  EXPECT_NE(body.find("a\\ufffdb\xEF\xBF\xBD"), std::string::npos) << body;
+  EXPECT_NE(body.find("\\\\u0000 stays"), std::string::npos) << body;  // escaped backslash kept
+  EXPECT_EQ(body.find("\xED\xA0\x80"), std::string::npos);
 }
 
 TEST_F(NorthStarDeliveryTest, SuccessNeedsAnAcceptedBody) {
@@ -292,12 +354,99 @@ TEST_F(NorthStarDeliveryTest, FullQueueDropsTheNewestButSpanEndsGetIn) {
   EXPECT_TRUE(sink_->flush(5s).success);
 }
 
+TEST_F(NorthStarDeliveryTest, QueueIsBoundedInBytesSpanEndsIncludedAndDropsAreReported) {
+  auto o = options();
+  o.max_queue_bytes = 64 << 10;
+  o.batch_size = 1;
+  install(o);
+  auto internal = std::make_shared<InMemorySink>(100);
+  Logger::get(std::string(kInternalLoggerName)).set_sinks({internal});
+  transport_->set_gate(false);  // the first POST hangs: nothing drains
+  std::uint64_t most = 0;
+  {
+    Span run("flood");
+    ASSERT_TRUE(transport_->wait_for_calls(1, 2s));
+    Logger log = Logger::get("app");
+    for (int i = 0; i < 3000; ++i) {
+      Span child("child");  // a start and an end each
+      log.info("e", {{"i", i}, {"pad", std::string(64, 'x')}});
+      most = std::max(most, sink_->stats().queued_bytes);
+    }
+  }
+  const auto s = sink_->stats();
+  EXPECT_LE(most, o.max_queue_bytes);
+  EXPECT_GT(s.records_dropped, 0u);
+  EXPECT_EQ(s.records_accepted + s.records_dropped, 2u + 3000u * 3u);
+  std::size_t reports = 0;
+  for (const auto& rec : internal->records()) {
+    reports += rec.body == Value("northstar queue full; dropping trace records") ? 1 : 0;
+  }
+  EXPECT_GE(reports, 1u);
+  EXPECT_LE(reports, 3u);  // rate-limited: at most one a second
+  transport_->set_gate(true);
+  EXPECT_FALSE(sink_->flush(5s).success);  // reports the drops
+  const Collected c = collect(transport_->accepted_bodies());
+  ASSERT_EQ(c.runs.size(), 1u);
+  EXPECT_EQ(str(c.runs.begin()->second, "status"), "ok");  // its end used the reserve
+}
+
+// Answers 500 to any body holding the marker, 200 {"accepted":true} otherwise; keeps the bodies.
+class MarkerTransport final : public HttpTransport {
+ public:
+  HttpResponse post(const HttpRequest& request) noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (request.body.find("POISON-500") != std::string::npos)
+      return {500, R"({"error":"Internal server error"})", std::nullopt, ""};
+    accepted_.push_back(request.body);
+    return {200, R"({"accepted":true})", std::nullopt, ""};
+  }
+  std::vector<std::string> accepted() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return accepted_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> accepted_;
+};
+
+TEST_F(NorthStarDeliveryTest, AnOutboxBatchThatKeepsFailingIsSplitAndDoesNotBlockTheOutbox) {
+  const auto outbox =
+      std::filesystem::temp_directory_path() / ("dagstack_ns_outbox_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(outbox);
+  auto transport = std::make_shared<MarkerTransport>();
+  auto o = options();
+  o.transport = transport;
+  o.retry.max_attempts = 2;
+  o.retry.initial_backoff = 1ms;
+  o.retry.max_backoff = 5ms;
+  o.outbox_dir = outbox.string();
+  install(o);
+  for (int i = 0; i < 8; ++i) {
+    Span run("run-" + std::to_string(i));
+    Logger::get("app").info(i == 5 ? "POISON-500" : "fine");
+  }
+  const FlushResult r = sink_->flush(10s);
+  EXPECT_FALSE(r.success);  // one record dead-lettered
+  const Collected c = collect(transport->accepted());
+  EXPECT_EQ(c.runs.size(), 8u);
+  EXPECT_EQ(c.events.size(), 7u);  // all but the poisoned one
+  const auto s = sink_->stats();
+  EXPECT_EQ(s.entities_rejected, 1u);
+  EXPECT_EQ(s.outbox_batches_stored, 1u);
+  EXPECT_EQ(s.outbox_pending, 0u);
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(outbox, ec));
+  std::filesystem::remove_all(outbox);
+}
+
 TEST_F(NorthStarDeliveryTest, NeverAStaleSnapshotAfterANewerOne) {
   auto o = options();
   o.batch_size = 1;
   install(o);
   transport_->set_gate(false);
-  transport_->push(503, R"({"error":"Injected fault"})");  // the stale batch is retried after the run ended
+  transport_->push(
+      503, R"({"error":"Injected fault"})");  // the stale batch is retried after the run ended
   {
     Span run("stale");
     ASSERT_TRUE(transport_->wait_for_calls(1, 2s));

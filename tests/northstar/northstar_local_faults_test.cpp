@@ -1,6 +1,6 @@
 // northstar_local_faults_test.cpp: the NorthStar sink against a misbehaving northstar-local:
 // 503s then success (nothing lost or duplicated), a committed batch whose answer was lost, a bad
-// 2xx body, Retry-After, a 400 dead-lettered while later batches arrive, a revoked key, and the
+// 2xx body, Retry-After, a 400 split while later batches arrive, a revoked key, and the
 // server down for a while then back (everything within the queue cap arrives).
 #include <gtest/gtest.h>
 
@@ -139,39 +139,33 @@ TEST_F(NorthStarLocalFaultsTest, RetryAfterFromTheServerIsHonoured) {
   const auto requests = server_->requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[0].status, 429);
-  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(requests[1].received_at - requests[0].received_at)
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(requests[1].received_at -
+                                                                  requests[0].received_at)
                 .count(),
             950);
 }
 
-TEST_F(NorthStarLocalFaultsTest, BadRequestIsDeadLetteredWhileLaterBatchesArrive) {
+TEST_F(NorthStarLocalFaultsTest, BadRequestIsSplitAndLaterBatchesArrive) {
   install(options());
   const std::string first = plain_run("first", 2);
   ASSERT_TRUE(sink_->flush(10s).success);  // session and first run stored
 
-  server_->fail_next(1, 400);
+  server_->fail_next(1, 400);  // the batch is refused once: its halves are sent on their own
   const std::string refused = plain_run("refused", 2);
-  const FlushResult r = sink_->flush(10s);
-  EXPECT_FALSE(r.success);
+  ASSERT_TRUE(sink_->flush(10s).success);
 
   const std::string later = plain_run("later", 2);
   ASSERT_TRUE(sink_->flush(10s).success);
 
   const auto snap = server_->snapshot();
   EXPECT_NE(snap.find_run(first), nullptr);
-  EXPECT_EQ(snap.find_run(refused), nullptr);
+  ASSERT_NE(snap.find_run(refused), nullptr);
+  EXPECT_EQ(snap.events_of(refused).size(), 2u);
   ASSERT_NE(snap.find_run(later), nullptr);
   EXPECT_EQ(snap.events_of(later).size(), 2u);
-  EXPECT_EQ(server_->request_count(), 3u);  // the refused batch was never re-sent
-
-  const auto lines = dead_letters();
-  ASSERT_EQ(lines.size(), 1u);
-  const Value dl = parse_json(lines[0]);
-  EXPECT_EQ(*dl.find("status"), Value(400));
-  const Value& payload = *dl.find("payload");
-  ASSERT_EQ(payload.find("runs")->as_array().size(), 1u);
-  EXPECT_EQ(testing::str(payload.find("runs")->as_array()[0], "id"), refused);
-  EXPECT_EQ(sink_->stats().batches_rejected, 1u);
+  EXPECT_EQ(server_->request_count(), 5u);  // first, refused, its two halves, later
+  EXPECT_TRUE(dead_letters().empty());
+  EXPECT_EQ(sink_->stats().batches_rejected, 0u);
 }
 
 TEST_F(NorthStarLocalFaultsTest, RevokedKeyIsNotRetriedForever) {
@@ -234,7 +228,7 @@ TEST_F(NorthStarLocalFaultsTest, ServerDownPastTheCapDropsOnlyTheOverflow) {
   EXPECT_FALSE(r.success);  // reports the drops
   const auto snap = server_->snapshot();
   ASSERT_NE(snap.find_run(run_id), nullptr);
-  EXPECT_EQ(snap.find_run(run_id)->status, "ok");  // the run's end always gets in
+  EXPECT_EQ(snap.find_run(run_id)->status, "ok");            // the run's end always gets in
   EXPECT_EQ(snap.events_of(run_id).size() + dropped, 200u);  // everything not dropped arrived
   EXPECT_GE(snap.events_of(run_id).size(), 50u);
 }

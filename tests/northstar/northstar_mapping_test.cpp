@@ -257,6 +257,57 @@ TEST_F(NorthStarMappingTest, RunWithoutModelSpansHasNoCostKeys) {
   EXPECT_NE(meta.find("latency_ms"), nullptr);
 }
 
+namespace app_errors {
+struct ModelGarbage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace app_errors
+
+TEST_F(NorthStarMappingTest, ExceptionsThatEndASpanRecordTheirRealTypeAndMessage) {
+  install();
+  std::string unwound, helper, caught_before, not_std;
+  EXPECT_THROW(
+      {
+        auto run = trace("unwound");
+        unwound = run.id();
+        throw app_errors::ModelGarbage("model returned garbage");
+      },
+      app_errors::ModelGarbage);
+  EXPECT_THROW(
+      {
+        auto run = trace("helper");
+        helper = run.id();
+        run.run([] { throw std::out_of_range("index 7"); });
+      },
+      std::out_of_range);
+  try {
+    throw std::logic_error("handled before the scope opened");
+  } catch (const std::exception&) {
+  }
+  {
+    auto run = trace("clean");
+    caught_before = run.id();
+  }
+  EXPECT_THROW(
+      {
+        auto run = trace("int");
+        not_std = run.id();
+        throw 42;
+      },
+      int);
+  const Collected c = flush_and_collect();
+  const std::string ns = "dagstack::logger::northstar::(anonymous namespace)::app_errors";
+  EXPECT_EQ(*c.run(unwound).find("error"),
+            Value::map({{"type", ns + "::ModelGarbage"},
+                        {"message", "model returned garbage"},
+                        {"module", ns}}));
+  EXPECT_EQ(str(*c.run(helper).find("error"), "type"), "std::out_of_range");
+  EXPECT_EQ(str(*c.run(helper).find("error"), "message"), "index 7");
+  EXPECT_EQ(str(c.run(caught_before), "status"), "ok");  // an old, handled throw is not blamed
+  EXPECT_EQ(str(*c.run(not_std).find("error"), "type"), "int");
+  EXPECT_EQ(str(*c.run(not_std).find("error"), "message"), "");
+}
+
 TEST_F(NorthStarMappingTest, ErrorsMarkSpansAndRuns) {
   install();
   std::string unwound_id;
@@ -291,8 +342,11 @@ TEST_F(NorthStarMappingTest, ErrorsMarkSpansAndRuns) {
   }
   const Collected c = flush_and_collect();
   EXPECT_EQ(str(c.run(unwound_id), "status"), "error");
-  EXPECT_EQ(str(*c.run(unwound_id).find("error"), "message"), "scope exited by an exception");
+  // The exception's real type and message (recorded when it was thrown, Linux + libstdc++).
+  EXPECT_EQ(*c.run(unwound_id).find("error"),
+            Value::map({{"type", "std::runtime_error"}, {"message", "boom"}, {"module", "std"}}));
   EXPECT_EQ(str(c.span_named("flaky"), "status"), "error");
+  EXPECT_EQ(str(*c.span_named("flaky").find("error"), "type"), "std::runtime_error");
 
   const Value& rec = c.run(recorded_id);
   EXPECT_EQ(str(rec, "status"), "error");

@@ -19,8 +19,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const char* const kEnvNames[] = {"NORTHSTAR_API_KEY", "NORTHSTAR_PROJECT_ID", "NORTHSTAR_ENDPOINT", "NORTHSTAR_PROJECT",
-                                 "NORTHSTAR_ENVIRONMENT", "NORTHSTAR_ENABLED", "NORTHSTAR_DEBUG"};
+const char* const kEnvNames[] = {"NORTHSTAR_API_KEY", "NORTHSTAR_PROJECT_ID",  "NORTHSTAR_ENDPOINT",
+                                 "NORTHSTAR_PROJECT", "NORTHSTAR_ENVIRONMENT", "NORTHSTAR_ENABLED",
+                                 "NORTHSTAR_DEBUG"};
 
 class NorthStarOptionsTest : public ::testing::Test {
  protected:
@@ -48,7 +49,10 @@ TEST_F(NorthStarOptionsTest, DefaultsMatchTheSdk) {
   NorthStarOptions o;
   EXPECT_EQ(o.batch_size, 50u);
   EXPECT_EQ(o.flush_interval, 5000ms);
-  EXPECT_EQ(o.max_queue_size, 1000u);
+  EXPECT_EQ(o.max_queue_size, 0u);  // no record cap: bounded in bytes instead
+  EXPECT_EQ(o.max_queue_bytes, 16u << 20);
+  EXPECT_EQ(o.shutdown_timeout, 2000ms);  // the documented bound on close()
+  EXPECT_TRUE(o.outbox_dir.empty());
   EXPECT_EQ(o.request_timeout, 10000ms);
   EXPECT_TRUE(o.capture_inputs);
   EXPECT_TRUE(o.capture_outputs);
@@ -58,7 +62,8 @@ TEST_F(NorthStarOptionsTest, DefaultsMatchTheSdk) {
 }
 
 TEST_F(NorthStarOptionsTest, EnvBooleans) {
-  for (const char* t : {"1", "true", "TRUE", " yes ", "On"}) EXPECT_TRUE(parse_env_bool("X", t)) << t;
+  for (const char* t : {"1", "true", "TRUE", " yes ", "On"})
+    EXPECT_TRUE(parse_env_bool("X", t)) << t;
   for (const char* f : {"0", "false", "No", "off\n"}) EXPECT_FALSE(parse_env_bool("X", f)) << f;
   try {
     parse_env_bool("NORTHSTAR_ENABLED", "maybe");
@@ -138,8 +143,11 @@ TEST_F(NorthStarOptionsTest, ValidateNamesTheBadField) {
   o.flush_interval = 0ms;
   expect_bad(o, "flush_interval");
   o = {};
-  o.max_queue_size = 0;
-  expect_bad(o, "max_queue_size");
+  o.max_queue_bytes = 1000;
+  expect_bad(o, "max_queue_bytes");
+  o = NorthStarOptions{};
+  o.retry.outage_probe_interval = 0ms;
+  expect_bad(o, "outage_probe_interval");
   o = {};
   o.retry.jitter = 1.5;
   expect_bad(o, "jitter");

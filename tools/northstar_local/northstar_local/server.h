@@ -79,6 +79,10 @@ struct FaultState {
   std::chrono::milliseconds delay{0};   // sleep before answering each ingest POST
   int key_lookup_error_next = 0;        // the API-key lookup "throws": 500 Internal server error
   int store_error_next = 0;             // the database write "throws": 500, nothing stored
+  // Non-empty: every ingest POST whose body contains this text is refused with 400
+  // {"error":"Injected content fault: body contains the poison marker"}, nothing stored (a record
+  // the real server would refuse for its content, e.g. to test that a client isolates it).
+  std::string reject_body_containing;
 };
 
 // One HTTP request the server answered (admin requests are not logged).
@@ -92,7 +96,7 @@ struct RequestLogEntry {
   std::string body;           // request body as received (after Content-Encoding decoding)
   int status = 0;             // status code sent
   std::string response_body;  // body sent
-  std::string fault;          // "" | "fail" | "bad_body" | "key_lookup_error" | "store_error"
+  std::string fault;          // "" | "fail" | "bad_body" | "key_lookup_error" | "store_error" | "poison"
   std::string detail;         // server-side reason behind a 400 reference error or a 500
                               // (e.g. "session <id> not found for project"); empty otherwise
   double duration_ms = 0.0;   // time spent answering, injected delay included

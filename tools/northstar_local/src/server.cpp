@@ -109,12 +109,14 @@ void Server::Impl::handle_ingest_path(const httplib::Request& req, httplib::Resp
   add_cors_headers(res);
   // Transport faults are decided up front, for POSTs only.
   std::chrono::milliseconds delay{0};
-  bool fail = false, bad_body = false, ingest_anyway = false;
+  bool fail = false, bad_body = false, ingest_anyway = false, poison = false;
   int fail_status = 503, retry_after = 0;
   std::string bad_body_text;
   if (req.method == "POST") {
     const std::lock_guard<std::mutex> lock(fault_mutex);
     delay = faults.delay;
+    poison = !faults.reject_body_containing.empty() &&
+             req.body.find(faults.reject_body_containing) != std::string::npos;
     if (faults.fail_next > 0) {
       --faults.fail_next;
       fail = true;
@@ -130,6 +132,13 @@ void Server::Impl::handle_ingest_path(const httplib::Request& req, httplib::Resp
   }
   if (delay.count() > 0) interruptible_sleep(delay);
 
+  if (poison && !fail && !bad_body) {
+    fault = "poison";
+    res.status = 400;
+    res.set_content(R"({"error":"Injected content fault: body contains the poison marker"})",
+                    "application/json");
+    return;
+  }
   detail::IngestResponse result;
   if (!(fail || bad_body) || ingest_anyway) {
     std::string authorization;

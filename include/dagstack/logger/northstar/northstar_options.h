@@ -39,8 +39,12 @@ struct RetryPolicy {
   // Attempts for one batch that keeps getting a retryable HTTP answer (408/429/5xx or a bad 2xx
   // body) before it is dead-lettered; default 10 (about two minutes with the defaults above).
   // Network errors (connection refused, timeouts) are retried without limit while the sink is
-  // open: they say nothing about the batch itself.
+  // open (they say nothing about the batch itself), unless an outbox is configured: then a batch
+  // that has failed max_attempts times, for any reason, is stored there and replayed later.
   int max_attempts = 10;
+  // While the endpoint cannot be reached (network errors), the longest wait between two attempts,
+  // so that delivery resumes soon after the endpoint is back.
+  std::chrono::milliseconds outage_probe_interval{2000};  // default 2 s (> 0)
 };
 
 // NorthStarOptions
@@ -71,16 +75,29 @@ struct NorthStarOptions {
   // ---- delivery (SDK: batch_size, flush_interval, max_queue_size, 10 s timeout) ----
   std::size_t batch_size = 50;  // default 50 (> 0): pending records that wake the worker
   std::chrono::milliseconds flush_interval{5000};  // default 5 s (> 0): the worker's period
-  // Records waiting for delivery (queued, being stitched, or in a batch not yet accepted) before
-  // new ones are dropped (drop-newest, counted). Span ends always get in, so runs still finish.
-  std::size_t max_queue_size = 1000;                 // default 1000 (> 0)
+  // Bytes of trace data held in memory (records queued by emit(), snapshots being stitched, the
+  // batch being sent), span ends included: past it new records are dropped (drop-newest, counted,
+  // reported). The last 1/16 is kept for span ends, so started runs and spans still finish. With
+  // an outbox, batches are moved to disk during an outage before this fills.
+  std::size_t max_queue_bytes = 16u << 20;  // default 16 MiB (>= 64 KiB)
+  // An optional extra cap in records (the SDK's max_queue_size), span ends exempt; 0 = none.
+  std::size_t max_queue_size = 0;                    // default 0: bounded by bytes only
   std::size_t max_batch_records = 1000;              // default 1000 (> 0): most records in one POST
   std::chrono::milliseconds request_timeout{10000};  // default 10 s (> 0): per HTTP attempt
-  std::chrono::milliseconds shutdown_timeout{5000};  // default 5 s: how long close() keeps sending
+  // The one bound on close() (and so on process exit): how long it keeps sending, a request in
+  // flight included; what is still unsent then goes to the outbox (or is counted as lost).
+  std::chrono::milliseconds shutdown_timeout{2000};  // default 2 s
   RetryPolicy retry;                                 // default: see RetryPolicy
   // JSON-lines file that receives every batch the server refused (400/401/...) or that ran out
   // of retries: {"time","status","error","endpoint","records","payload"} per line.
   std::string dead_letter_path;  // default none: refused batches are only reported and counted
+  // A directory (created if missing) where batches that could not be delivered within the retry
+  // budget, during an outage past half of max_queue_bytes, or at close are stored, one file each,
+  // and replayed oldest first, by this process or the next one using the same directory. Rows
+  // are upserts, so a replay of a batch the server already has is harmless.
+  std::string outbox_dir;  // default none: no outbox
+  std::size_t outbox_max_bytes = 256u
+                                 << 20;  // default 256 MiB: beyond it batches are dead-lettered
 
   // ---- stitching ----
   OutsideTracePolicy outside_trace = OutsideTracePolicy::kDrop;  // default: drop

@@ -27,7 +27,12 @@ struct NorthStarStats {
   std::uint64_t requests = 0;                  // HTTP attempts
   std::uint64_t retries = 0;                   // attempts that failed and were scheduled again
   std::uint64_t dead_letter_write_errors = 0;  // dead-letter lines that could not be written
+  std::uint64_t outbox_batches_stored = 0;     // batches written to the outbox
+  std::uint64_t outbox_batches_replayed = 0;   // outbox files delivered (or dead-lettered)
+  std::uint64_t outages = 0;                   // times the endpoint became unavailable
   std::uint64_t backlog = 0;                   // records and snapshots waiting right now (gauge)
+  std::uint64_t queued_bytes = 0;    // bytes counted against max_queue_bytes right now (gauge)
+  std::uint64_t outbox_pending = 0;  // outbox files known and not yet delivered (gauge)
 };
 
 // NorthStarSink
@@ -59,7 +64,9 @@ class NorthStarSink : public Sink {
   // is an error result ("timeout must be greater than zero"), not an exception.
   FlushResult flush(std::chrono::milliseconds timeout) override = 0;
   // Sink::close: ends the session (and the default run), sends what is left for at most
-  // shutdown_timeout, stops the worker. Idempotent; later emits are ignored.
+  // shutdown_timeout (less what a flush() that timed out just before already waited, as in
+  // dagstack::logger::shutdown()), stores the rest in the outbox, stops the worker. Idempotent;
+  // later emits are ignored.
   void close() override = 0;
 };
 

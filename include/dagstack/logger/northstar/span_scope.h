@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "dagstack/logger/context.h"
 #include "dagstack/logger/northstar/record_convention.h"
@@ -35,9 +36,11 @@ concept MetricNumber = std::is_arithmetic_v<T> && !std::same_as<std::remove_cv_t
 // handle lives, and its start/end records reach every sink) and records NorthStar events on it
 // with the span's own context, whatever the thread's current context is. The span ends when
 // end() is called or the handle is destroyed; if the handle is destroyed by an exception
-// unwinding the stack, the span ends with status error. Not copyable or movable; must be
-// destroyed on the thread that created it, in LIFO order with other spans (a local variable).
-// Methods are not thread-safe with respect to each other on one handle.
+// unwinding the stack, the span ends with status error and, on Linux with libstdc++, that
+// exception's demangled type and what() (recorded when it was thrown; elsewhere the message is
+// "scope exited by an exception" unless run() or record_error() saw the exception). Not copyable or
+// movable; must be destroyed on the thread that created it, in LIFO order with other spans (a local
+// variable). Methods are not thread-safe with respect to each other on one handle.
 class SpanScope {
  public:
   SpanScope(const SpanScope&) = delete;
@@ -75,6 +78,17 @@ class SpanScope {
   void record_error(const std::exception& error);
   // The same from a catch (...) block; a null pointer is ignored.
   void record_error(std::exception_ptr error);
+  // Calls fn() inside this scope and returns its result; an exception it throws is recorded on
+  // the span (real type and message, as record_error) and rethrown. Works on every platform.
+  template <typename F>
+  decltype(auto) run(F&& fn) {
+    try {
+      return std::forward<F>(fn)();
+    } catch (...) {
+      record_error(std::current_exception());
+      throw;
+    }
+  }
   // Ends the span now (status ok unless an error was recorded). Idempotent.
   void end();
   bool ended() const noexcept;
@@ -91,6 +105,7 @@ class SpanScope {
   std::unique_ptr<Span> span_;
   std::shared_ptr<const detail::RunInfo> run_;
   int uncaught_at_start_ = 0;
+  std::uint64_t throws_at_start_ = 0;  // throws recorded on this thread when the scope opened
   bool error_recorded_ = false;
 };
 
