@@ -250,7 +250,12 @@ TEST(CliTest, ServeWritesThePortFileAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(wait_exit(pid, 10s), 0);
   EXPECT_FALSE(fs::exists(port_file));
   const std::string log = read_file(dir.path / "serve.err");
-  EXPECT_NE(log.find("POST /functions/v1/ingest-traces -> 200"), std::string::npos) << log;
+  EXPECT_NE(log.find("accepted batch: 1 session, 1 run, 3 spans, 7 events, 1 score, 1 error span; runs: "
+                     "\"support-agent\" [ok]"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("POST /functions/v1/ingest-traces -> 401"), std::string::npos) << log;
+  EXPECT_NE(log.find("dashboard http://127.0.0.1:" + std::to_string(port) + "/"), std::string::npos) << log;
   EXPECT_NE(log.find("SIGTERM"), std::string::npos) << log;
 
   // tree and dump read the file the server left behind.
@@ -283,7 +288,7 @@ TEST(CliTest, ServeTakesKeysFromTheEnvironmentAndStopsOnSigint) {
   }
   EXPECT_EQ(http("POST", base + "/functions/v1/ingest-traces", base_payload(), {"Authorization: Bearer ns_env_two"}).status,
             200);
-  const HttpResponse dump = http("GET", base + "/__admin/dump");
+  const HttpResponse dump = http("GET", base + "/__admin/dump", "", {"Authorization: Bearer ns_env_one"});
   EXPECT_NE(dump.body.find(pinned), std::string::npos);
   ASSERT_EQ(kill(pid, SIGINT), 0);
   EXPECT_EQ(wait_exit(pid, 10s), 0);

@@ -147,6 +147,7 @@ int serve(const Args& args) {
     server.start();
     std::cout << "listening on " << server.base_url() << std::endl;
     std::cerr << "[northstar-local] ingest endpoint " << server.ingest_url() << "\n";
+    std::cerr << "[northstar-local] dashboard " << server.base_url() << "/\n";
     for (const auto& key : options.api_keys) {
       std::cerr << "[northstar-local] key sha256=" << northstar_local::sha256_hex(key.key).substr(0, 12)
                 << "... -> project " << server.project_id_for(key.key) << "\n";
