@@ -205,7 +205,12 @@ void Server::Impl::handle_post(const httplib::Request& req, httplib::Response& r
   body.complete = keep_all;
 
   Outcome outcome;
-  if (!read_ok) {
+  if (!read_ok) res.set_header("Connection", "close");  // unread bytes may be left on the socket
+  if (!read_ok && ingest && body.encoded) {
+    // The function would have read the raw bytes: answer from auth and "not JSON" alone.
+    body.text.clear();
+    handle_ingest_path(req, res, body, outcome);
+  } else if (!read_ok) {
     // The HTTP layer refused the body (too large, or a bad chunk/encoding): a JSON error.
     const int status = res.status == 413 ? 413 : 400;
     res.status = status;
@@ -480,6 +485,32 @@ void shutdown_idle_connections(int port, const std::set<std::pair<std::string, i
   closedir(fds);
 }
 
+// httplib listens with a backlog of 5: a burst of new connections overflows it and the kernel
+// drops SYNs (the client retries after a second). Listening again on the bound socket raises it.
+void widen_listen_backlog(int port) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  const int dir_fd = dirfd(fds);
+  while (const dirent* entry = readdir(fds)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dir_fd) continue;
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) {
+      continue;
+    }
+    sockaddr_in local{};
+    socklen_t local_size = sizeof local;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_size) != 0) continue;
+    if (local.sin_family == AF_INET && ntohs(local.sin_port) == port &&
+        local.sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {
+      listen(static_cast<int>(fd), SOMAXCONN);
+    }
+  }
+  closedir(fds);
+}
+
 }  // namespace
 
 // --- Server ---
@@ -552,6 +583,12 @@ void Server::start() {
     throw std::runtime_error("northstar-local: cannot bind " + std::string(kLoopback) + ":" +
                              std::to_string(impl.options.port));
   }
+  widen_listen_backlog(bound);
+  // Large request bodies (up to max_body_bytes) are allocated and freed per request. With glibc's
+  // sliding mmap threshold they would end up in per-thread heaps that are never returned; a fixed
+  // threshold keeps every such buffer in its own mapping, released on free.
+  static const bool fixed_threshold = [] { return mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1; }();
+  (void)fixed_threshold;
   {
     const std::lock_guard<std::mutex> lock(impl.fault_mutex);
     impl.stopping = false;
