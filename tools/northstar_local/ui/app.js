@@ -181,7 +181,7 @@
     for (const run of data.runs) {
       const open = () => { location.hash = '#/run/' + run.id; };
       body.append(el('tr', { class: 'clickable', 'data-testid': 'run-row', 'data-run-id': run.id, onclick: open },
-        el('td', { text: fmtTime(run.started_at) }),
+        el('td', { class: 'time', text: fmtTime(run.started_at) }),
         el('td', {}, el('a', { href: '#/run/' + run.id, 'data-testid': 'run-name', text: run.name })),
         el('td', {}, statusBadge(run.status)),
         el('td', { class: 'num', text: fmtMs(run.latency_ms) }),
@@ -271,7 +271,7 @@
   }
 
   function errorBox(error, detail) {
-    if (!error) return null;
+    if (!error) return document.createTextNode('');
     return el('div', { class: 'err-box', 'data-testid': 'error' },
       el('strong', { text: error.type || 'error' }), ': ', el('span', { text: error.message || '' }),
       detail && detail.module ? el('span', { class: 'muted', text: ' (' + detail.module + ')' }) : null);
@@ -311,7 +311,10 @@
     if (total <= 0) total = 1;
     const box = el('div', { class: 'waterfall', 'data-testid': 'waterfall' });
     const ticks = el('div', { class: 'ticks' });
-    for (let i = 0; i <= 4; i++) ticks.append(el('span', { style: { left: (i * 25) + '%' }, text: fmtMs((total * i) / 4) }));
+    for (let i = 0; i <= 4; i++) {
+      const shift = i === 0 ? '0' : i === 4 ? '-100%' : '-50%';
+      ticks.append(el('span', { style: { left: (i * 25) + '%', transform: 'translateX(' + shift + ')' }, text: fmtMs((total * i) / 4) }));
+    }
     box.append(el('div', { class: 'wf-axis' }, el('div', { class: 'wf-label', text: 'span' }), ticks, el('div', { class: 'wf-dur', text: 'duration' })));
     for (const span of data.spans) {
       const left = Math.max(0, Math.min(100, (span.offset_ms / total) * 100));
