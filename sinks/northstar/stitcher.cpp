@@ -8,6 +8,7 @@
 #include "dagstack/logger/northstar/span_kind.h"
 #include "dagstack/logger/northstar/uuid.h"
 #include "dagstack/logger/severity.h"
+#include "score_wire.h"
 #include "wire.h"
 
 namespace dagstack::logger::northstar::detail {
@@ -432,6 +433,15 @@ void Stitcher::mark_ended(const SpanKey& key) {
 }
 
 void Stitcher::on_record(const DecodedRecord& r) {
+  if (is_score_record(r)) {  // a score names its run itself; no span context needed
+    if (auto json = score_json(r)) {
+      pending_.emplace_back(ScoreJson{std::move(*json)});
+      ++enqueued_total_;
+    } else {
+      ++outside_trace_;  // the server would refuse it
+    }
+    return;
+  }
   IndexEntry* entry = nullptr;
   if (r.trace_id.valid() && r.span_id.valid()) {
     const SpanKey key{r.trace_id, r.span_id};
@@ -628,7 +638,7 @@ std::string Stitcher::serialize(const SpanEntity& s) const {
 
 std::optional<Batch> Stitcher::take_batch(std::size_t max) {
   if (pending_.empty() || max == 0) return std::nullopt;
-  std::string sessions, runs, spans, events;
+  std::string sessions, runs, spans, events, scores;
   auto add = [](std::string& list, const std::string& item) {
     if (!list.empty()) list.push_back(',');
     list.append(item);
@@ -647,17 +657,20 @@ std::optional<Batch> Stitcher::take_batch(std::size_t max) {
     } else if (auto* sp = std::get_if<std::shared_ptr<SpanEntity>>(&item)) {
       (*sp)->queued = false;
       add(spans, serialize(**sp));
+    } else if (auto* score = std::get_if<ScoreJson>(&item)) {
+      add(scores, score->json);
     } else {
       add(events, std::get<std::string>(item));
     }
   }
   std::string& b = batch.body;
-  b.reserve(sessions.size() + runs.size() + spans.size() + events.size() + 128);
+  b.reserve(sessions.size() + runs.size() + spans.size() + events.size() + scores.size() + 128);
   b.append("{\"schema_version\":2,\"sessions\":[").append(sessions);
   b.append("],\"runs\":[").append(runs);
   b.append("],\"spans\":[").append(spans);
   b.append("],\"events\":[").append(events);
-  b.append("],\"scores\":[],\"prompt_links\":[]}");
+  b.append("],\"scores\":[").append(scores);
+  b.append("],\"prompt_links\":[]}");
   return batch;
 }
 

@@ -69,8 +69,11 @@ class Stitcher {
 
  private:
   struct IndexEntry;
+  struct ScoreJson {  // one entry of the `scores` array (northstar::log_score)
+    std::string json;
+  };
   using Pending = std::variant<std::shared_ptr<SessionEntity>, std::shared_ptr<RunEntity>,
-                               std::shared_ptr<SpanEntity>, std::string>;
+                               std::shared_ptr<SpanEntity>, std::string, ScoreJson>;
 
   void on_start(const DecodedRecord& r);
   void on_end(const DecodedRecord& r);

@@ -220,6 +220,14 @@ Snapshot read_snapshot(const std::string& db_path);
 // started_at then id, child spans likewise, so the output is deterministic.
 std::string render_tree(const Snapshot& snapshot);
 
+// What render_tree() prints beyond the default.
+struct TreeOptions {
+  bool events = false;                // print every event under its run or span, in time order:
+                                      // type, offset from the run's start and content (one line)
+  std::vector<std::string> run_ids;   // only these runs, and no totals line; empty = every run
+};
+std::string render_tree(const Snapshot& snapshot, const TreeOptions& options);
+
 // One JSON object per line, per row: {"table":"runs","id":...,...}; JSON columns are embedded as
 // JSON, SQL NULL as null. Tables in the order sessions, runs, spans, events, scores, prompt_links.
 std::string render_json_lines(const Snapshot& snapshot);
