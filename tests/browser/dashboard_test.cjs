@@ -107,6 +107,78 @@ async function postHostileRun(base) {
   return run;
 }
 
+// The same run as the NorthStar Python SDK would send it: new uuid4 ids, keys in the SDK's
+// insertion order (not sorted), observe() arguments bound by name, pricing_source "litellm",
+// one batch carrying everything. Timings, names, tokens and costs are the C++ run's.
+function sdkShapedCopy(api) {
+  const session = uuid();
+  const run = api.run;
+  const ids = new Map(api.spans.map((s) => [s.id, uuid()]));
+  const meta = run.metadata;
+  const runMetadata = { project: meta.project, environment: meta.environment };
+  for (const [k, v] of Object.entries(meta)) {
+    if (!['project', 'environment', 'tags', 'cost_usd', 'total_input_tokens', 'total_output_tokens', 'latency_ms'].includes(k)) runMetadata[k] = v;
+  }
+  Object.assign(runMetadata, { tags: meta.tags, cost_usd: meta.cost_usd, total_input_tokens: meta.total_input_tokens,
+    total_output_tokens: meta.total_output_tokens, latency_ms: meta.latency_ms });
+  const spans = api.spans.map((s) => {
+    const a = s.attributes;
+    const attributes = s.kind === 'model'
+      ? { model: a.model, input_tokens: a.input_tokens, output_tokens: a.output_tokens, total_tokens: a.total_tokens,
+        cost_usd: a.cost_usd, pricing_source: 'litellm', latency_ms: a.latency_ms }
+      : Object.assign({}, a);
+    const out = { id: ids.get(s.id), run_id: null, kind: s.kind, name: s.name, started_at: s.started_at };
+    if (s.parent_span_id) out.parent_span_id = ids.get(s.parent_span_id);
+    if (s.ended_at) out.ended_at = s.ended_at;
+    out.status = s.status;
+    if (s.error_detail) out.error = { type: s.error_detail.type, message: s.error_detail.message, module: '__main__' };
+    if (s.iteration !== null) out.iteration = s.iteration;
+    out.attributes = attributes;
+    return out;
+  });
+  const runId = uuid();
+  for (const s of spans) s.run_id = runId;
+  const events = api.events.map((e) => {
+    let content = e.content;
+    // observe() binds arguments by name: {"city": "Paris"}, where the C++ sink sends {"args": [...]}.
+    if (e.type === 'tool_arguments' && content && Array.isArray(content.args)) content = { city: content.args[0] };
+    const out = { id: uuid(), run_id: runId };
+    if (e.span_id) out.span_id = ids.get(e.span_id);
+    Object.assign(out, { type: e.type, created_at: e.created_at, content, attributes: e.attributes });
+    return out;
+  });
+  return {
+    runId,
+    payload: {
+      schema_version: 2,
+      sessions: [{ id: session, created_at: run.started_at, metadata: {} }],
+      runs: [{ id: runId, session_id: session, name: run.name, started_at: run.started_at, ended_at: run.ended_at,
+        status: run.status, metadata: runMetadata }],
+      spans, events, scores: [], prompt_links: [],
+    },
+  };
+}
+
+// What the run page shows about a run, minus its ids and times of day.
+async function pageSummary(page, base, runId) {
+  await page.goto(base + '/#/run/' + runId, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('[data-testid="span-row"]');
+  return page.evaluate(() => {
+    const fields = {};
+    for (const dd of document.querySelectorAll('[data-testid="run-summary"] dd')) {
+      const k = dd.getAttribute('data-field');
+      if (!['id', 'session', 'started', 'ended'].includes(k)) fields[k] = dd.textContent;
+    }
+    fields.title = document.querySelector('[data-testid="run-title"]').textContent;
+    fields.status = document.querySelector('h1 [data-testid="status"]').textContent;
+    fields.models = Array.from(document.querySelectorAll('[data-testid="model-row"]')).map((r) => r.textContent);
+    fields.spans_shown = Array.from(document.querySelectorAll('[data-testid="span-row"]')).map((r) =>
+      [r.getAttribute('data-depth'), r.getAttribute('data-kind'), r.getAttribute('data-status'), r.querySelector('.wf-label').textContent,
+        r.querySelector('.wf-dur').textContent].join(' '));
+    return fields;
+  });
+}
+
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nsl-browser-'));
@@ -128,6 +200,10 @@ async function main() {
     });
     check(score.status === 200, 'score accepted', score.body);
     const hostileRun = await postHostileRun(base);
+    const cppApi = await (await fetch(base + '/api/runs/' + runs[1].id)).json();
+    const sdk = sdkShapedCopy(cppApi);
+    const sdkPost = await post(base, '/functions/v1/ingest-traces', sdk.payload);
+    check(sdkPost.status === 200, 'SDK-shaped payload accepted', sdkPost.body);
 
     browser = await puppeteer.launch({
       executablePath: chromiumBin, headless: true,
@@ -152,9 +228,9 @@ async function main() {
       tokensIn: tr.querySelector('[data-testid="tokens-in"]').textContent,
       cost: tr.querySelector('[data-testid="cost"]').textContent,
     })));
-    check(rows.length === 3, 'three runs listed', rows.length);
+    check(rows.length === 4, 'four runs listed', rows.length);
     const demoRows = rows.filter((r) => r.name === 'travel-agent');
-    check(demoRows.length === 2, 'both agent_demo runs listed by name', rows.map((r) => r.name));
+    check(demoRows.length === 3, 'both agent_demo runs and the SDK-shaped copy listed by name', rows.map((r) => r.name));
     check(demoRows.every((r) => r.status === 'ok'), 'agent_demo runs are ok', demoRows.map((r) => r.status));
     check(demoRows.every((r) => r.tokensIn === '1,067'), 'run tokens in (412 + 655)', demoRows.map((r) => r.tokensIn));
     await page.screenshot({ path: path.join(outDir, 'runs.png') });
@@ -165,7 +241,7 @@ async function main() {
     check((await page.$$eval('[data-testid="run-row"]', (t) => t.map((r) => r.getAttribute('data-run-id'))))[0] === hostileRun,
       'status filter');
     await page.goto(base + '/#/?name=travel', { waitUntil: 'networkidle0' });
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 2);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 3);
     check(true, 'name filter');
 
     // ---- run page
@@ -235,7 +311,14 @@ async function main() {
     // Sessions page.
     await page.goto(base + '/#/sessions', { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid="session-row"]');
-    check((await page.$$('[data-testid="session-row"]')).length === 3, 'sessions listed');
+    check((await page.$$('[data-testid="session-row"]')).length === 4, 'sessions listed');
+
+    // ---- the SDK-shaped copy and the C++ run look the same
+    const cppSummary = await pageSummary(page, base, runs[1].id);
+    const sdkSummary = await pageSummary(page, base, sdk.runId);
+    check(JSON.stringify(cppSummary) === JSON.stringify(sdkSummary), 'SDK-shaped and C++ runs are shown alike',
+      { cpp: cppSummary, sdk: sdkSummary });
+    check(cppSummary.spans_shown.length === 7 && cppSummary.tokens_in === '1,067', 'compared summaries are not empty', cppSummary);
 
     // ---- hostile text renders as text, and nothing runs
     await page.goto(base + '/#/', { waitUntil: 'networkidle0' });
