@@ -307,6 +307,10 @@ async function main() {
     check(models.length === 1 && models[0].startsWith('gpt-4o-mini2'), 'totals per model', models);
     await page.click('[data-testid="span-row"][data-span-id="' + modelSpan.id + '"]');
     await page.screenshot({ path: path.join(outDir, 'run.png'), fullPage: true });
+    await page.setViewport({ width: 1200, height: 760 });
+    await page.evaluate(() => document.querySelector('h2:nth-of-type(3)') && window.scrollTo(0, 330));
+    await page.screenshot({ path: path.join(outDir, 'run-waterfall.png') });
+    await page.setViewport({ width: 1400, height: 900 });
 
     // Sessions page.
     await page.goto(base + '/#/sessions', { waitUntil: 'networkidle0' });

@@ -311,9 +311,9 @@
     if (total <= 0) total = 1;
     const box = el('div', { class: 'waterfall', 'data-testid': 'waterfall' });
     const ticks = el('div', { class: 'ticks' });
-    for (let i = 0; i <= 4; i++) {
-      const shift = i === 0 ? '0' : i === 4 ? '-100%' : '-50%';
-      ticks.append(el('span', { style: { left: (i * 25) + '%', transform: 'translateX(' + shift + ')' }, text: fmtMs((total * i) / 4) }));
+    for (let i = 0; i <= 2; i++) {
+      const shift = i === 0 ? '0' : i === 2 ? '-100%' : '-50%';
+      ticks.append(el('span', { style: { left: (i * 50) + '%', transform: 'translateX(' + shift + ')' }, text: fmtMs((total * i) / 2) }));
     }
     box.append(el('div', { class: 'wf-axis' }, el('div', { class: 'wf-label', text: 'span' }), ticks, el('div', { class: 'wf-dur', text: 'duration' })));
     for (const span of data.spans) {
