@@ -40,7 +40,8 @@ void emit_score(std::string_view trace_id, std::string_view name, double value,
         if (c != '-') hex.push_back(c);
       }
       try {
-        ctx = Context::with_span(TraceId::from_hex(hex), SpanId::from_hex(std::string_view(hex).substr(16)));
+        ctx = Context::with_span(TraceId::from_hex(hex),
+                                 SpanId::from_hex(std::string_view(hex).substr(16)));
       } catch (const std::exception&) {
         // not a UUID: the record goes out without a span (and the sink counts it as untraced)
       }
@@ -52,7 +53,8 @@ void emit_score(std::string_view trace_id, std::string_view name, double value,
 
 }  // namespace
 
-void log_score(std::string_view trace_id, std::string_view name, double value, ScoreOptions options) {
+void log_score(std::string_view trace_id, std::string_view name, double value,
+               ScoreOptions options) {
   emit_score(trace_id, name, value, "numeric", std::nullopt, options);
 }
 
@@ -107,7 +109,8 @@ std::optional<std::string> score_json(const DecodedRecord& r) {
   const std::string* trace = string_attr(r, keys::kScoreTraceId);
   const std::string* data_type = string_attr(r, keys::kScoreDataType);
   const Value* value = r.attr(keys::kScoreValue);
-  if (trace == nullptr || data_type == nullptr || value == nullptr || !r.body.is_string()) return std::nullopt;
+  if (trace == nullptr || data_type == nullptr || value == nullptr || !r.body.is_string())
+    return std::nullopt;
   const auto trace_id = lower_uuid(*trace);
   const std::string_view name = trimmed(r.body.as_string());
   const double number = value->is_double() ? value->as_double()
@@ -130,7 +133,9 @@ std::optional<std::string> score_json(const DecodedRecord& r) {
 
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  auto str = [&w](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  auto str = [&w](std::string_view s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  };
   w.StartObject();
   w.Key("id");
   str(random_uuid_v4());

@@ -109,8 +109,8 @@ struct RequestLogEntry {
                               // credentials (Authorization, Cookie, apikey...) are replaced by
                               // "[REDACTED]" (with the key's SHA-256 prefix for a Bearer token)
   std::size_t body_bytes = 0;
-  std::string body;           // request body as received, cut to request_log_body_bytes; empty
-                              // for an ingest POST whose key was refused (the body is not kept)
+  std::string body;           // request body as received, cut to request_log_body_bytes (for an
+                              // ingest POST whose key was refused only that much is ever held)
   bool body_truncated = false;  // `body` holds less than body_bytes
   int status = 0;             // status code sent
   std::string response_body;  // body sent

@@ -1,7 +1,8 @@
 // dashboard.cpp: the read-only web UI (embedded assets) and the JSON endpoints behind it:
 //   GET /api/runs[?name=&status=&tag=&session=&since=&until=&limit=&offset=]  runs, newest first
 //   GET /api/runs/<id>                                                        one run in full
-//   GET /api/sessions                                                         sessions, newest first
+//   GET /api/sessions                                                         sessions, newest
+//   first
 // Stored text is attacker-controlled: it only ever leaves here as JSON strings (or as the stored
 // JSON itself); the page renders it with textContent.
 #include <algorithm>
@@ -95,7 +96,8 @@ struct RunTotals {
 
 // Run totals as the NorthStar dashboard shows them: the run metadata's aggregates, falling back to
 // the sums over the run's model spans (for runs still open, or senders that do not aggregate).
-RunTotals totals_of(const RunRow& run, const Fields& metadata, const std::vector<const SpanRow*>& spans) {
+RunTotals totals_of(const RunRow& run, const Fields& metadata,
+                    const std::vector<const SpanRow*>& spans) {
   RunTotals totals;
   double in = 0, out = 0, cost = 0;
   bool any_in = false, any_out = false, any_cost = false;
@@ -214,7 +216,8 @@ bool contains_folded(std::string_view haystack, std::string_view needle) {
 
 struct Index {
   explicit Index(const Snapshot& snapshot) {
-    for (const SpanRow& span : snapshot.spans) spans[detail::ascii_lower(span.run_id)].push_back(&span);
+    for (const SpanRow& span : snapshot.spans)
+      spans[detail::ascii_lower(span.run_id)].push_back(&span);
     for (const EventRow& event : snapshot.events) ++events[detail::ascii_lower(event.run_id)];
   }
   const std::vector<const SpanRow*>& spans_of(const std::string& run_id) const {
@@ -244,8 +247,8 @@ std::vector<const RunRow*> newest_first(const Snapshot& snapshot) {
 }
 
 std::string runs_json(const Snapshot& snapshot, const httplib::Request& req) {
-  const std::string name = param(req, "name"), status = param(req, "status"), tag = param(req, "tag"),
-                    session = detail::ascii_lower(param(req, "session"));
+  const std::string name = param(req, "name"), status = param(req, "status"),
+                    tag = param(req, "tag"), session = detail::ascii_lower(param(req, "session"));
   const std::string since = param(req, "since"), until = param(req, "until");
   const std::int64_t since_us = since.empty() ? INT64_MIN : epoch_us(since);
   const std::int64_t until_us = until.empty() ? INT64_MAX : epoch_us(until);
@@ -283,7 +286,8 @@ std::string runs_json(const Snapshot& snapshot, const httplib::Request& req) {
   w.StartArray();
   for (std::size_t i = offset; i < matched.size() && i < offset + limit; ++i) {
     w.StartObject();
-    write_run_summary(w, *matched[i], index.spans_of(matched[i]->id), index.events_of(matched[i]->id));
+    write_run_summary(w, *matched[i], index.spans_of(matched[i]->id),
+                      index.events_of(matched[i]->id));
     w.EndObject();
   }
   w.EndArray();
@@ -321,7 +325,8 @@ std::vector<std::pair<const SpanRow*, int>> span_tree(const std::vector<const Sp
     out.emplace_back(span, depth);
     auto found = children.find(span->id);
     if (found == children.end()) continue;
-    for (auto it = found->second.rbegin(); it != found->second.rend(); ++it) stack.emplace_back(*it, depth + 1);
+    for (auto it = found->second.rbegin(); it != found->second.rend(); ++it)
+      stack.emplace_back(*it, depth + 1);
   }
   return out;
 }

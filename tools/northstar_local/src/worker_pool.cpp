@@ -54,7 +54,8 @@ void WorkerPool::work() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     ++idle_;
-    const bool got = wake_.wait_for(lock, kIdleExit, [this] { return stopping_ || !tasks_.empty(); });
+    const bool got =
+        wake_.wait_for(lock, kIdleExit, [this] { return stopping_ || !tasks_.empty(); });
     --idle_;
     if (tasks_.empty()) {
       if (stopping_ || (!got && workers_ > min_workers_)) break;

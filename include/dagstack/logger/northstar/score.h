@@ -32,8 +32,10 @@ inline constexpr std::string_view kScoreComment = "northstar.score.comment";
 // string_value = the string); source is always "api". It needs no open span. A score the server
 // would refuse (blank name, non-finite value, trace or span id that is not a UUID, blank category)
 // is dropped by the sink and counted with the records outside any trace. Never throws.
-void log_score(std::string_view trace_id, std::string_view name, double value, ScoreOptions options = {});
-void log_score(std::string_view trace_id, std::string_view name, bool value, ScoreOptions options = {});
+void log_score(std::string_view trace_id, std::string_view name, double value,
+               ScoreOptions options = {});
+void log_score(std::string_view trace_id, std::string_view name, bool value,
+               ScoreOptions options = {});
 void log_score(std::string_view trace_id, std::string_view name, std::string_view category,
                ScoreOptions options = {});
 inline void log_score(std::string_view trace_id, std::string_view name, const char* category,
@@ -41,8 +43,8 @@ inline void log_score(std::string_view trace_id, std::string_view name, const ch
   log_score(trace_id, name, std::string_view(category), std::move(options));
 }
 template <std::integral T>
-  requires(!std::same_as<T, bool>)
-void log_score(std::string_view trace_id, std::string_view name, T value, ScoreOptions options = {}) {
+requires(!std::same_as<T, bool>) void log_score(std::string_view trace_id, std::string_view name,
+                                                T value, ScoreOptions options = {}) {
   log_score(trace_id, name, static_cast<double>(value), std::move(options));
 }
 
