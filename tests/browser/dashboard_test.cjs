@@ -21,7 +21,7 @@ function arg(name) {
 }
 const serverBin = arg('server');
 const demoBin = arg('demo');
-const depsDir = arg('deps');
+const depsDir = process.env.DAGSTACK_BROWSER_DEPS || arg('deps'); // the environment wins (scripts/test.sh sets it)
 const outDir = arg('out');
 const chromiumBin = process.env.CHROMIUM || '/usr/bin/chromium';
 const KEY = 'ns_browser_test_key_0123456789abcdef';
