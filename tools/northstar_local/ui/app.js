@@ -1,6 +1,7 @@
 // northstar-local dashboard: a read-only single-page view over /api/runs, /api/runs/<id> and
 // /api/sessions. Every stored value is attacker-controlled text, so the DOM is built with
-// createElement/textContent only (never innerHTML), and links only ever point inside this page.
+// createElement/textContent only (stored text is never parsed as HTML), and links only ever point
+// inside this page.
 'use strict';
 
 (function () {
