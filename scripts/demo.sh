@@ -2,7 +2,9 @@
 # The demo: installs what is missing, builds agent_demo and northstar-local, starts
 # `northstar-local serve` on a free 127.0.0.1 port with a temporary database and a fresh API key,
 # runs the example agent against it (console + JSON-lines file + NorthStar sink), prints the
-# stored run/span tree and stops the server (also on error or Ctrl-C).
+# stored run/span tree and the URL of the run's page in the dashboard. On a terminal the server
+# then stays up (so the page can be opened) until Enter or Ctrl-C; otherwise it stops at once. It
+# is stopped on error or Ctrl-C too.
 #   scripts/demo.sh [BUILD_DIR]      (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,4 +64,15 @@ echo
 echo "demo: what northstar-local stored (northstar-local tree):"
 "$server_bin" tree --db "$work/northstar.db"
 echo "demo: JSON-lines records of the same run in $jsonl"
+run_id="$(curl -s --noproxy '*' "http://127.0.0.1:$port/api/runs?limit=1" |
+  python3 -c 'import json, sys; runs = json.load(sys.stdin)["runs"]; print(runs[0]["id"] if runs else "")' 2>/dev/null || true)"
+if [ -n "$run_id" ]; then
+  echo "demo: the run in the dashboard: http://127.0.0.1:$port/#/run/$run_id"
+else
+  echo "demo: the dashboard: http://127.0.0.1:$port/"
+fi
+if [ -t 0 ] && [ -t 1 ]; then
+  echo "demo: northstar-local keeps serving; press Enter or Ctrl-C to stop it"
+  read -r _ || true
+fi
 exit "$status"

@@ -15,6 +15,9 @@ skipped() { [[ "$skip" == *" $1 "* ]]; }
 
 stage "setup"
 scripts/setup.sh
+# chromium, node and puppeteer-core for the dashboard's browser test (tests/browser).
+DAGSTACK_BROWSER_DEPS="$(scripts/setup_browser.sh | tail -n 1)"
+export DAGSTACK_BROWSER_DEPS
 
 stage "plain build (warnings are errors)"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDAGSTACK_LOGGER_WERROR=ON

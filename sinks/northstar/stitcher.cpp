@@ -15,6 +15,7 @@
 #include "dagstack/logger/northstar/span_kind.h"
 #include "dagstack/logger/northstar/uuid.h"
 #include "dagstack/logger/severity.h"
+#include "score_wire.h"
 #include "wire.h"
 
 namespace dagstack::logger::northstar::detail {
@@ -440,6 +441,16 @@ void Stitcher::mark_ended(const SpanKey& key) {
 }
 
 void Stitcher::on_record(const DecodedRecord& r) {
+  if (is_score_record(r)) {  // a score names its run itself; no span context needed
+    if (auto json = score_json(r)) {
+      pending_bytes_ += json->size();
+      pending_.emplace_back(ScoreJson{std::move(*json)});
+      ++enqueued_total_;
+    } else {
+      ++outside_trace_;  // the server would refuse it
+    }
+    return;
+  }
   IndexEntry* entry = nullptr;
   if (r.trace_id.valid() && r.span_id.valid()) {
     const SpanKey key{r.trace_id, r.span_id};
@@ -667,6 +678,13 @@ class Stitcher::BatchBuilder {
     if (e->parent) push(deps, add(e->parent, false));
     return add_entity(e, primary, WireKind::kSpan, std::move(deps));
   }
+  void add_score(std::string json) {
+    WireItem item;
+    item.kind = WireKind::kScore;
+    item.json = std::move(json);
+    item.primary = true;
+    append(std::move(item));
+  }
   void add(EventItem&& ev) {
     WireItem item;
     item.kind = WireKind::kEvent;
@@ -737,6 +755,9 @@ std::optional<Batch> Stitcher::take_batch(std::size_t max) {
       pending_bytes_ -= std::min(pending_bytes_, kEntityBytes);
       (*sp)->queued = false;
       builder.add(*sp, true);
+    } else if (auto* score = std::get_if<ScoreJson>(&item)) {
+      pending_bytes_ -= std::min(pending_bytes_, score->json.size());
+      builder.add_score(std::move(score->json));
     } else {
       auto& ev = std::get<EventItem>(item);
       pending_bytes_ -= std::min(pending_bytes_, ev.json.size());

@@ -114,8 +114,11 @@ class Stitcher {
     std::shared_ptr<RunEntity> run;
     std::shared_ptr<SpanEntity> span;  // nullptr: the event belongs to the run directly
   };
+  struct ScoreJson {  // one entry of the `scores` array (northstar::log_score); names its run
+    std::string json;
+  };
   using Pending = std::variant<std::shared_ptr<SessionEntity>, std::shared_ptr<RunEntity>,
-                               std::shared_ptr<SpanEntity>, EventItem>;
+                               std::shared_ptr<SpanEntity>, EventItem, ScoreJson>;
   class BatchBuilder;
 
   void on_start(const DecodedRecord& r);

@@ -16,12 +16,12 @@ pid=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 port="$(cat "$work/port")"
 if [ "$fail_first" -gt 0 ]; then
-  curl -sf -X POST "http://127.0.0.1:$port/__admin/faults" \
-    -d "{\"fail_next\":$fail_first,\"status\":503}" >/dev/null
+  curl -sf -X POST "http://127.0.0.1:$port/__admin/faults" -H 'Authorization: Bearer ns_e2e_key' \
+    -H 'Content-Type: application/json' -d "{\"fail_next\":$fail_first,\"status\":503}" >/dev/null
 fi
 NORTHSTAR_ENDPOINT="http://127.0.0.1:$port/functions/v1/ingest-traces" NORTHSTAR_API_KEY=ns_e2e_key \
   "$demo" "$work/demo.jsonl" >/dev/null 2>"$work/demo.err" || { cat "$work/demo.err" >&2; exit 1; }
-curl -sf "http://127.0.0.1:$port/__admin/requests" >"$work/requests.json"
+curl -sf -H 'Authorization: Bearer ns_e2e_key' "http://127.0.0.1:$port/__admin/requests" >"$work/requests.json"
 "$server" dump --db "$work/db" >"$work/dump.jsonl"
 python3 - "$work/dump.jsonl" "$work/requests.json" "$fail_first" <<'PY'
 import json, re, sys

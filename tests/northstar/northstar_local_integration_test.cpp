@@ -205,7 +205,10 @@ TEST_F(NorthStarLocalTest, BatchSizeOneDeliversWithoutFlush) {
     EXPECT_EQ(req.status, 200) << req.response_body;
     bool auth = false;
     for (const auto& [k, v] : req.headers) {
-      if (k == "Authorization" || k == "authorization") auth = v == std::string("Bearer ") + kKey;
+      // northstar-local logs the key's SHA-256 prefix, never the key itself.
+      if (k == "Authorization" || k == "authorization") {
+        auth = v == "Bearer [REDACTED] sha256:" + northstar_local::sha256_hex(kKey).substr(0, 12);
+      }
     }
     EXPECT_TRUE(auth);
   }

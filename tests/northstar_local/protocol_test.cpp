@@ -327,11 +327,15 @@ TEST_F(ProtocolTest, SubPathsAndQueryStringsReachTheIngestHandler) {
 
 TEST_F(ProtocolTest, OtherPathsAre404) {
   const std::vector<std::string> headers = {"Authorization: Bearer " + std::string(kKey)};
-  for (const std::string path : {"/", "/functions/v1/other", "/functions/v1/ingest-tracesX", "/v1/traces"}) {
+  for (const std::string path : {"/functions/v1/other", "/functions/v1/ingest-tracesX", "/v1/traces", "/x"}) {
     SCOPED_TRACE(path);
     const HttpResponse r = http("POST", server_->base_url() + path, base_payload(), headers);
     EXPECT_EQ(r.status, 404);
   }
+  // `/` is the read-only dashboard.
+  const HttpResponse root = http("POST", server_->base_url() + "/", base_payload(), headers);
+  EXPECT_EQ(root.status, 405);
+  EXPECT_EQ(root.body, R"({"error":"the dashboard is read-only"})");
   EXPECT_TRUE(server_->snapshot().sessions.empty());
 }
 

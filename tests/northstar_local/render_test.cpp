@@ -250,7 +250,12 @@ TEST(CliTest, ServeWritesThePortFileAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(wait_exit(pid, 10s), 0);
   EXPECT_FALSE(fs::exists(port_file));
   const std::string log = read_file(dir.path / "serve.err");
-  EXPECT_NE(log.find("POST /functions/v1/ingest-traces -> 200"), std::string::npos) << log;
+  EXPECT_NE(log.find("accepted batch: 1 session, 1 run, 3 spans, 7 events, 1 score, 1 error span; runs: "
+                     "\"support-agent\" [ok]"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("POST /functions/v1/ingest-traces -> 401"), std::string::npos) << log;
+  EXPECT_NE(log.find("dashboard http://127.0.0.1:" + std::to_string(port) + "/"), std::string::npos) << log;
   EXPECT_NE(log.find("SIGTERM"), std::string::npos) << log;
 
   // tree and dump read the file the server left behind.
@@ -283,7 +288,7 @@ TEST(CliTest, ServeTakesKeysFromTheEnvironmentAndStopsOnSigint) {
   }
   EXPECT_EQ(http("POST", base + "/functions/v1/ingest-traces", base_payload(), {"Authorization: Bearer ns_env_two"}).status,
             200);
-  const HttpResponse dump = http("GET", base + "/__admin/dump");
+  const HttpResponse dump = http("GET", base + "/__admin/dump", "", {"Authorization: Bearer ns_env_one"});
   EXPECT_NE(dump.body.find(pinned), std::string::npos);
   ASSERT_EQ(kill(pid, SIGINT), 0);
   EXPECT_EQ(wait_exit(pid, 10s), 0);
@@ -306,6 +311,63 @@ TEST(CliTest, UsageErrorsAndHelpers) {
   const RunResult help = run_cli({"--help"}, dir);
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("northstar-local serve"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nsl_test
+
+namespace nsl_test {
+namespace {
+
+// Polls `path` until it contains `needle` or the timeout passes.
+bool wait_for_text(const fs::path& path, const std::string& needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (read_file(path).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(CliTest, TreeFollowPrintsEachRunOnceItEndsWithItsEvents) {
+  TempDir dir;
+  const fs::path db = dir.path / "follow.db";
+  northstar_local::ServerOptions options;
+  options.db_path = db.string();
+  options.api_keys.push_back({kKey, ""});
+  northstar_local::Server server(options);
+  server.start();
+  auto post_batch = [&](const std::string& body) {
+    return http("POST", server.ingest_url(), body, {"Authorization: Bearer " + std::string(kKey)}).status;
+  };
+  ASSERT_EQ(post_batch(base_payload()), 200);  // "agent-run", still running: not printed yet
+
+  const fs::path out = dir.path / "follow.out";
+  const pid_t pid = spawn({"tree", "--db", db.string(), "--follow", "--events"}, out, dir.path / "follow.err");
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(post_batch(example_payload()), 200);
+  ASSERT_TRUE(wait_for_text(out, "run \"support-agent\" [ok]", std::chrono::seconds(10))) << read_file(out);
+  ASSERT_EQ(post_batch(edit(base_payload(), {{"/runs/0/status", "\"ok\""}})), 200);
+  ASSERT_TRUE(wait_for_text(out, "run \"agent-run\" [ok]", std::chrono::seconds(10))) << read_file(out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // two more polls: nothing repeats
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  EXPECT_EQ(wait_exit(pid, std::chrono::seconds(10)), 0);
+
+  const std::string text = read_file(out);
+  EXPECT_EQ(occurrences(text, "run \"support-agent\""), 1u) << text;
+  EXPECT_EQ(occurrences(text, "run \"agent-run\""), 1u) << text;
+  EXPECT_LT(text.find("support-agent"), text.find("agent-run"));
+  // --events: each event's type, offset and content under its span.
+  EXPECT_NE(text.find("> system_message +21.000 ms \"Answer briefly.\""), std::string::npos) << text;
+  EXPECT_NE(text.find("> custom/metric +2440.000 ms {\"name\":\"confidence\",\"value\":0.86}"), std::string::npos)
+      << text;
+  server.stop();
 }
 
 }  // namespace

@@ -248,7 +248,7 @@ HttpResponse ServerTest::post_raw(const std::string& body, const std::vector<std
 HttpResponse ServerTest::admin(const std::string& method, const std::string& route,
                                const std::string& body) {
   return http(method, server_->base_url() + "/__admin/" + route, body,
-              {"Content-Type: application/json"});
+              {"Content-Type: application/json", "Authorization: Bearer " + std::string(kKey)});
 }
 
 }  // namespace nsl_test

@@ -42,6 +42,9 @@ inline constexpr std::string_view kIngestPath = "/functions/v1/ingest-traces";
 // protocol path. See README.md for the list.
 inline constexpr std::string_view kAdminPrefix = "/__admin/";
 
+// Prefix of the dashboard's JSON endpoints (see docs/dashboard.md).
+inline constexpr std::string_view kApiPrefix = "/api/";
+
 // One accepted API key. The server keeps only the SHA-256 hex of `key` (in the `api_keys` table).
 struct ApiKey {
   std::string key;         // plaintext Bearer token, e.g. "ns_" + 32 base64url characters; no
@@ -56,10 +59,25 @@ struct ServerOptions {
   int port = 0;                             // TCP port on 127.0.0.1; 0 = pick a free port
   std::vector<ApiKey> api_keys;             // accepted keys; keys stored in the db but not listed
                                             // here are marked revoked at start-up
-  bool admin_endpoints = true;              // serve /__admin/*; false = they answer 404
+  bool admin_endpoints = true;              // serve /__admin/*; false = they answer 404. They
+                                            // need a configured key (Bearer), a loopback Host
+                                            // and Origin, and JSON bodies
+  bool dashboard = true;                    // serve the read-only web UI at / and its JSON API
+                                            // under /api/ (loopback Host and Origin only)
   std::size_t request_log_capacity = 10000; // newest entries kept; older ones are dropped
+  std::size_t request_log_max_bytes = 4u << 20;  // bound on the log's bodies + headers; the oldest
+                                                 // entries go first (the newest is always kept)
+  std::size_t request_log_body_bytes = 256u << 10;  // request body bytes kept per entry; the rest
+                                                    // is dropped (RequestLogEntry::body_truncated)
   std::size_t max_body_bytes = 64u << 20;   // larger request bodies get 413 from the HTTP layer
-  bool log_requests_to_stderr = false;      // print one line per non-admin request
+  bool log_requests_to_stderr = false;      // print one line per accepted batch and per request
+                                            // that was not an accepted batch
+  std::chrono::milliseconds read_timeout{5000};  // a connection that sends nothing for this long
+                                                 // while a request's header or body is due is closed
+  int keep_alive_timeout_s = 5;             // an idle keep-alive connection is closed after this
+  std::size_t keep_alive_max_requests = 1000;  // requests per connection before it is closed
+  std::size_t max_workers = 512;            // connection workers; the pool grows on demand, so
+                                            // idle or slow connections cannot starve new ones
 };
 
 // Faults applied to ingest POSTs (other methods and paths are never faulted). Counters count down
@@ -91,9 +109,13 @@ struct RequestLogEntry {
   std::chrono::system_clock::time_point received_at;
   std::string method;
   std::string path;  // without the query string
-  std::vector<std::pair<std::string, std::string>> headers;  // as received, sorted by name
+  std::vector<std::pair<std::string, std::string>> headers;  // as received, sorted by name;
+                              // credentials (Authorization, Cookie, apikey...) are replaced by
+                              // "[REDACTED]" (with the key's SHA-256 prefix for a Bearer token)
   std::size_t body_bytes = 0;
-  std::string body;           // request body as received (after Content-Encoding decoding)
+  std::string body;           // request body as received, cut to request_log_body_bytes (for an
+                              // ingest POST whose key was refused only that much is ever held)
+  bool body_truncated = false;  // `body` holds less than body_bytes
   int status = 0;             // status code sent
   std::string response_body;  // body sent
   std::string fault;          // "" | "fail" | "bad_body" | "key_lookup_error" | "store_error" | "poison"
@@ -201,6 +223,14 @@ Snapshot read_snapshot(const std::string& db_path);
 // ended_at - started_at), tokens, cost, event counts by type, and scores. Runs are ordered by
 // started_at then id, child spans likewise, so the output is deterministic.
 std::string render_tree(const Snapshot& snapshot);
+
+// What render_tree() prints beyond the default.
+struct TreeOptions {
+  bool events = false;                // print every event under its run or span, in time order:
+                                      // type, offset from the run's start and content (one line)
+  std::vector<std::string> run_ids;   // only these runs, and no totals line; empty = every run
+};
+std::string render_tree(const Snapshot& snapshot, const TreeOptions& options);
 
 // One JSON object per line, per row: {"table":"runs","id":...,...}; JSON columns are embedded as
 // JSON, SQL NULL as null. Tables in the order sessions, runs, spans, events, scores, prompt_links.

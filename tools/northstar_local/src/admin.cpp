@@ -5,6 +5,7 @@
 
 #include <rapidjson/document.h>
 
+#include "ingest.h"
 #include "server_impl.h"
 #include "text.h"
 
@@ -46,7 +47,10 @@ std::string request_entry_json(const RequestLogEntry& entry, bool with_body) {
     out += ']';
   }
   out += "],\"response_body\":" + json_quote(decode_utf8_lossy(entry.response_body));
-  if (with_body) out += ",\"body\":" + json_quote(decode_utf8_lossy(entry.body));
+  if (with_body) {
+    out += ",\"body\":" + json_quote(decode_utf8_lossy(entry.body));
+    out += std::string(",\"body_truncated\":") + (entry.body_truncated ? "true" : "false");
+  }
   out += "}";
   return out;
 }
@@ -147,10 +151,40 @@ std::string apply_fault_request(const std::string& body, FaultState& faults) {
 
 }  // namespace
 
-void Server::Impl::handle_admin(const httplib::Request& req, httplib::Response& res) {
+void Server::Impl::handle_admin(const httplib::Request& req, httplib::Response& res,
+                                const std::string& body) {
   const std::string route = req.path.substr(kAdminPrefix.size());
   const std::string& method = req.method;
   auto method_not_allowed = [&res] { admin_error(res, 405, "method not allowed"); };
+
+  // A web page the user visits can reach 127.0.0.1 (DNS rebinding, "simple" cross-origin POSTs):
+  // only this server's own origin, with a configured key and JSON bodies, gets through.
+  if (!check_local_origin(req, res)) return;
+  {
+    std::string authorization;
+    const std::size_t count = req.get_header_value_count("Authorization");
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i > 0) authorization += ", ";
+      authorization += req.get_header_value("Authorization", i);
+    }
+    const auto token = detail::extract_bearer_token(count > 0 ? &authorization : nullptr);
+    bool known = false;
+    try {
+      known = token && store->resolve_key(sha256_hex(*token)).has_value();
+    } catch (const std::exception&) {
+      known = false;
+    }
+    if (!known) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return admin_error(res, 401, "admin endpoints need Authorization: Bearer <a configured API key>");
+    }
+  }
+  if (!body.empty() || method == "POST") {
+    const std::string type = detail::ascii_lower(req.get_header_value("Content-Type"));
+    if (type.rfind("application/json", 0) != 0) {
+      return admin_error(res, 415, "admin request bodies must be Content-Type: application/json");
+    }
+  }
 
   if (route == "health") {
     if (method != "GET") return method_not_allowed();
@@ -166,7 +200,7 @@ void Server::Impl::handle_admin(const httplib::Request& req, httplib::Response& 
       json_reply(res, 200, detail::fault_state_json(faults));
     } else if (method == "POST") {
       const std::lock_guard<std::mutex> lock(fault_mutex);
-      const std::string error = apply_fault_request(req.body, faults);
+      const std::string error = apply_fault_request(body, faults);
       if (!error.empty()) return admin_error(res, 400, error);
       json_reply(res, 200, detail::fault_state_json(faults));
     } else if (method == "DELETE") {
@@ -197,6 +231,7 @@ void Server::Impl::handle_admin(const httplib::Request& req, httplib::Response& 
       {
         const std::lock_guard<std::mutex> lock(log_mutex);
         log.clear();
+        log_bytes = 0;
         logged_since_clear = 0;
       }
       json_reply(res, 200, R"({"cleared":true})");

@@ -86,6 +86,41 @@ std::vector<const JsonValue*> pointers(const JsonValue& array) {
 
 bool is_line_terminator(char c) { return c == '\n' || c == '\r'; }
 
+std::string count_of(std::size_t n, const char* singular, const char* plural) {
+  return std::to_string(n) + " " + (n == 1 ? singular : plural);
+}
+
+// "1 session, 1 run, 7 spans, 23 events, 1 score; runs: travel-agent [ok], ..." for the serve line.
+std::string batch_summary(const IngestBatch& batch) {
+  std::string out = count_of(batch.sessions.size(), "session", "sessions") + ", " +
+                    count_of(batch.runs.size(), "run", "runs") + ", " +
+                    count_of(batch.spans.size(), "span", "spans") + ", " +
+                    count_of(batch.events.size(), "event", "events") + ", " +
+                    count_of(batch.scores.size(), "score", "scores");
+  std::size_t errors = 0;
+  for (const JsonValue* span : batch.spans) {
+    if (string_of(*span, "status") == "error") ++errors;
+  }
+  if (errors > 0) out += ", " + count_of(errors, "error span", "error spans");
+  if (!batch.runs.empty()) {
+    out += "; runs:";
+    std::size_t shown = 0;
+    for (const JsonValue* run : batch.runs) {
+      if (shown++ == 5) {
+        out += " ...";
+        break;
+      }
+      out += " " + json_quote(string_of(*run, "name")) + " [" + std::string(string_of(*run, "status"));
+      if (const JsonValue* error = member(*run, "error"); error != nullptr && error->IsObject()) {
+        out += ": " + std::string(string_of(*error, "type"));
+        if (has_string(*error, "message")) out += ": " + std::string(string_of(*error, "message"));
+      }
+      out += "]";
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> extract_bearer_token(const std::string* authorization) {
@@ -143,7 +178,12 @@ IngestResponse handle_ingest(Store& store, const IngestRequest& request, const P
   }
   if (!project_id) return error_response(401, "Invalid or revoked API key");
 
-  // 6./7. JSON body, must be an object.
+  // 6./7. JSON body, must be an object. Deno hands the function the bytes as sent: a compressed
+  // body is never valid JSON text.
+  if (request.encoded_body) {
+    return error_response(400, "Invalid JSON body",
+                          "Content-Encoding bodies are not decoded by the ingest function");
+  }
   const std::string text = decode_utf8_lossy(request.body);
   if (text.find('\0') != std::string::npos) return error_response(400, "Invalid JSON body");
   JsonDocument document;
@@ -232,6 +272,7 @@ IngestResponse handle_ingest(Store& store, const IngestRequest& request, const P
   IngestResponse response;
   response.status = 200;
   response.body = R"({"accepted":true})";
+  response.summary = batch_summary(batch);
   return response;
 }
 

@@ -14,6 +14,8 @@ struct IngestRequest {
   std::string_view method;
   const std::string* authorization = nullptr;  // header value, nullptr when absent
   std::string_view body;
+  bool encoded_body = false;  // sent with a Content-Encoding: the function parses the raw bytes,
+                              // which are not JSON, so this is "Invalid JSON body" once past auth
 };
 
 struct IngestResponse {
@@ -21,6 +23,7 @@ struct IngestResponse {
   std::string body;    // JSON; empty for 204
   std::string detail;  // why a 400 reference error / 500 happened (for the request log)
   std::string fault;   // "key_lookup_error" | "store_error" when an injected fault fired
+  std::string summary; // accepted batches: "1 session, 1 run, 7 spans, ... runs: name [status]"
 };
 
 // Fault hooks consulted only when the pipeline reaches the step; each returns true to fail it.

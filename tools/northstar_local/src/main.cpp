@@ -5,6 +5,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,11 @@ constexpr const char* kUsage = R"(usage:
       --port-file F    write the port to F once listening (removed again on shutdown)
       --no-admin       do not serve the /__admin/* test-control endpoints
       --quiet          do not log requests to stderr
-  northstar-local tree --db PATH     print every run as an indented span tree
+  northstar-local tree --db PATH [--events] [--follow]
+      print every run as an indented span tree
+      --events         also print every event (type, time offset, content) under its span
+      --follow         keep watching the database and print each run once it has finished,
+                       until SIGINT/SIGTERM (the server may be writing it meanwhile)
   northstar-local dump --db PATH     print every stored row as one JSON object per line
   northstar-local hash KEY           print the SHA-256 hex the server stores for KEY
   northstar-local --help | --version
@@ -61,6 +66,8 @@ struct Args {
   std::string port_file;
   bool admin = true;
   bool quiet = false;
+  bool events = false;
+  bool follow = false;
 };
 
 // Parses options after the subcommand; returns an error message or "".
@@ -96,6 +103,10 @@ std::string parse_options(int argc, char** argv, Args& args) {
       args.admin = false;
     } else if (arg == "--quiet") {
       args.quiet = true;
+    } else if (arg == "--events" && std::string_view(argv[1]) == "tree") {
+      args.events = true;
+    } else if (arg == "--follow" && std::string_view(argv[1]) == "tree") {
+      args.follow = true;
     } else {
       return "unknown option: " + std::string(arg);
     }
@@ -147,6 +158,7 @@ int serve(const Args& args) {
     server.start();
     std::cout << "listening on " << server.base_url() << std::endl;
     std::cerr << "[northstar-local] ingest endpoint " << server.ingest_url() << "\n";
+    std::cerr << "[northstar-local] dashboard " << server.base_url() << "/\n";
     for (const auto& key : options.api_keys) {
       std::cerr << "[northstar-local] key sha256=" << northstar_local::sha256_hex(key.key).substr(0, 12)
                 << "... -> project " << server.project_id_for(key.key) << "\n";
@@ -168,11 +180,44 @@ int serve(const Args& args) {
   return 0;
 }
 
+// tree --follow: polls the database and prints each run once, when it is no longer running.
+int follow_tree(const Args& args) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::set<std::string> printed;
+  bool said_waiting = false;
+  for (;;) {
+    try {
+      const auto snapshot = northstar_local::read_snapshot(args.db_path);
+      northstar_local::TreeOptions options;
+      options.events = args.events;
+      for (const auto& run : snapshot.runs) {
+        if (run.status != "running" && printed.count(run.id) == 0) options.run_ids.push_back(run.id);
+      }
+      if (!options.run_ids.empty()) {
+        std::cout << northstar_local::render_tree(snapshot, options) << std::flush;
+        printed.insert(options.run_ids.begin(), options.run_ids.end());
+      }
+    } catch (const std::exception& e) {
+      if (!said_waiting) std::cerr << "northstar-local: waiting for " << args.db_path << ": " << e.what() << "\n";
+      said_waiting = true;
+    }
+    const timespec poll{0, 300 * 1000 * 1000};
+    if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) return 0;
+  }
+}
+
 int read_command(const Args& args, bool tree) {
   if (!args.db_given) return usage_error(std::string(tree ? "tree" : "dump") + " needs --db PATH");
+  if (tree && args.follow) return follow_tree(args);
   try {
     const auto snapshot = northstar_local::read_snapshot(args.db_path);
-    std::cout << (tree ? northstar_local::render_tree(snapshot)
+    northstar_local::TreeOptions options;
+    options.events = args.events;
+    std::cout << (tree ? northstar_local::render_tree(snapshot, options)
                        : northstar_local::render_json_lines(snapshot));
     std::cout.flush();
   } catch (const std::exception& e) {

@@ -148,6 +148,29 @@ bool earlier(const std::string& a_time, const std::string& a_id, const std::stri
   return a != b ? a < b : a_id < b_id;
 }
 
+// One line per event, in time order: "> type +12.345 ms content" (content cut to 400 bytes).
+void render_events(std::string& out, std::vector<const EventRow*> events, int depth,
+                   const std::string& run_started) {
+  std::stable_sort(events.begin(), events.end(), [](const EventRow* a, const EventRow* b) {
+    return epoch_us(a->created_at) < epoch_us(b->created_at);
+  });
+  const std::int64_t start = epoch_us(run_started);
+  for (const EventRow* event : events) {
+    std::string content = one_line(event->content);
+    if (content.size() > 400) {
+      std::size_t cut = 400;
+      while (cut > 0 && (static_cast<unsigned char>(content[cut]) & 0xC0) == 0x80) --cut;
+      content = content.substr(0, cut) + "...";
+    }
+    const JsonObject attributes(event->attributes);
+    std::string type = event->type;
+    if (const auto kind = attributes.string("northstar_type")) type += "/" + one_line(*kind);
+    out += std::string(static_cast<std::size_t>(depth) * 2, ' ') + "> " + type + " +" +
+           format_fixed(static_cast<double>(epoch_us(event->created_at) - start) / 1000.0, 3) +
+           " ms " + content + "\n";
+  }
+}
+
 void render_span(std::string& out, const SpanRow& span, int depth, const TreeIndex& index) {
   const JsonObject attributes(span.attributes);
   std::string line(static_cast<std::size_t>(depth) * 2, ' ');
@@ -191,7 +214,9 @@ Snapshot read_snapshot(const std::string& db_path) {
   return detail::Store::open_read_only(db_path)->snapshot();
 }
 
-std::string render_tree(const Snapshot& snapshot) {
+std::string render_tree(const Snapshot& snapshot) { return render_tree(snapshot, TreeOptions{}); }
+
+std::string render_tree(const Snapshot& snapshot, const TreeOptions& options) {
   TreeIndex index;
   for (const SpanRow& span : snapshot.spans) index.spans_by_run[span.run_id].push_back(&span);
   for (const EventRow& event : snapshot.events) {
@@ -205,7 +230,14 @@ std::string render_tree(const Snapshot& snapshot) {
   for (const ScoreRow& score : snapshot.scores) index.scores_by_run[score.trace_id].push_back(&score);
 
   std::vector<const RunRow*> runs;
-  for (const RunRow& run : snapshot.runs) runs.push_back(&run);
+  for (const RunRow& run : snapshot.runs) {
+    if (!options.run_ids.empty() &&
+        std::none_of(options.run_ids.begin(), options.run_ids.end(),
+                     [&run](const std::string& id) { return same_id(id, run.id); })) {
+      continue;
+    }
+    runs.push_back(&run);
+  }
   std::sort(runs.begin(), runs.end(), [](const RunRow* a, const RunRow* b) {
     return earlier(a->started_at, a->id, b->started_at, b->id);
   });
@@ -236,6 +268,9 @@ std::string render_tree(const Snapshot& snapshot) {
            " events_total=" +
            std::to_string(total_events == index.run_event_totals.end() ? 0 : total_events->second) +
            "\n";
+    if (options.events && run_events != index.run_events.end()) {
+      render_events(out, run_events->second, 2, run->started_at);
+    }
 
     // Children of each span within this run; roots are spans whose parent is not in the run.
     std::set<std::string> in_run;
@@ -262,6 +297,11 @@ std::string render_tree(const Snapshot& snapshot) {
       stack.pop_back();
       if (!visited.insert(span->id).second) continue;
       render_span(out, *span, depth, index);
+      if (options.events) {
+        if (const auto found = index.span_events.find(span->id); found != index.span_events.end()) {
+          render_events(out, found->second, depth + 2, run->started_at);
+        }
+      }
       const auto kids = children.find(span->id);
       if (kids == children.end()) continue;
       for (auto it = kids->second.rbegin(); it != kids->second.rend(); ++it) {
@@ -286,6 +326,7 @@ std::string render_tree(const Snapshot& snapshot) {
     }
     out += "\n";
   }
+  if (!options.run_ids.empty()) return out;
   if (runs.empty()) out += "no runs\n";
   auto plural = [](std::size_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);

@@ -9,6 +9,7 @@
 #include "dagstack/logger/northstar/observe.h"
 #include "dagstack/logger/northstar/pricing.h"
 #include "dagstack/logger/northstar/record_convention.h"
+#include "dagstack/logger/northstar/score.h"
 #include "dagstack/logger/northstar/span_handle.h"
 #include "dagstack/logger/northstar/span_kind.h"
 #include "dagstack/logger/northstar/span_scope.h"
