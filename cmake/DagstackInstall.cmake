@@ -7,9 +7,9 @@ set(DAGSTACK_LOGGER_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/dagstack_logger)
 
 # dagstack_logger_install_component(NAME TARGET DEPENDENCIES [COMPONENTS])
 # Installs TARGET in its own export set and a dagstack_logger-NAME.cmake file that the package
-# config loads when NAME is requested: it first loads each of the optional COMPONENTS (other
-# components TARGET links), looks for each of DEPENDENCIES (package names) and marks the
-# component not found, with a message, when one is missing.
+# config loads when NAME is requested: it looks for each of DEPENDENCIES (package names), then
+# loads each of the optional COMPONENTS (other components TARGET links), and marks the component
+# not found, with a message, when one is missing.
 function(dagstack_logger_install_component name target dependencies)
   set(_components "${ARGV3}")
   install(TARGETS ${target} EXPORT dagstack_logger_${name}_targets
@@ -19,17 +19,6 @@ function(dagstack_logger_install_component name target dependencies)
   install(EXPORT dagstack_logger_${name}_targets NAMESPACE dagstack::
           FILE dagstack_logger-${name}-targets.cmake DESTINATION ${DAGSTACK_LOGGER_CMAKE_DIR})
   set(_body "# dagstack_logger component '${name}' (generated).\n")
-  foreach(component IN LISTS _components)
-    string(APPEND _body
-      "if(NOT TARGET dagstack::logger_${component})\n"
-      "  include(\"\${CMAKE_CURRENT_LIST_DIR}/dagstack_logger-${component}.cmake\")\n"
-      "endif()\n"
-      "if(NOT TARGET dagstack::logger_${component})\n"
-      "  set(dagstack_logger_${name}_FOUND FALSE)\n"
-      "  set(dagstack_logger_NOT_FOUND_MESSAGE \"component ${name} needs component ${component}\")\n"
-      "  return()\n"
-      "endif()\n")
-  endforeach()
   foreach(dep IN LISTS dependencies)
     string(APPEND _body
       "if(NOT TARGET ${dep}::${dep} AND NOT ${dep}_FOUND)\n"
@@ -38,6 +27,17 @@ function(dagstack_logger_install_component name target dependencies)
       "if(NOT ${dep}_FOUND)\n"
       "  set(dagstack_logger_${name}_FOUND FALSE)\n"
       "  set(dagstack_logger_NOT_FOUND_MESSAGE \"component ${name} needs ${dep}, which was not found\")\n"
+      "  return()\n"
+      "endif()\n")
+  endforeach()
+  foreach(component IN LISTS _components)
+    string(APPEND _body
+      "if(NOT TARGET dagstack::logger_${component})\n"
+      "  include(\"\${CMAKE_CURRENT_LIST_DIR}/dagstack_logger-${component}.cmake\")\n"
+      "endif()\n"
+      "if(NOT TARGET dagstack::logger_${component})\n"
+      "  set(dagstack_logger_${name}_FOUND FALSE)\n"
+      "  set(dagstack_logger_NOT_FOUND_MESSAGE \"component ${name} needs component ${component}\")\n"
       "  return()\n"
       "endif()\n")
   endforeach()

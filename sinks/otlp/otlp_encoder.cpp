@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/conventions.h"
@@ -157,6 +158,7 @@ void pb_any(std::string& out, const Value& v, int depth) {
       put_tag(out, 3, kVarint);
       put_varint(out, static_cast<std::uint64_t>(v.as_int()));
       return;
+    case Value::Type::kUint: put_string(out, 1, std::to_string(v.as_uint())); return;
     case Value::Type::kDouble: put_double(out, 4, v.as_double()); return;
     case Value::Type::kString: put_string(out, 1, v.as_string()); return;
     case Value::Type::kArray: {
@@ -189,6 +191,7 @@ void pb_any(std::string& out, const AttrValue& v) {
       put_tag(out, 3, kVarint);
       put_varint(out, static_cast<std::uint64_t>(v.as_int()));
       return;
+    case AttrValue::Kind::kUint: put_string(out, 1, std::to_string(v.as_uint())); return;
     case AttrValue::Kind::kDouble: put_double(out, 4, v.as_double()); return;
     case AttrValue::Kind::kString: put_string(out, 1, v.as_string()); return;
     case AttrValue::Kind::kValue: pb_any(out, v.as_value(), 0); return;
@@ -263,6 +266,9 @@ void json_any(std::string& out, const Value& v, int depth) {
       json_i64(out, v.as_int());
       out.push_back('}');
       return;
+    case Value::Type::kUint:
+      out.append("{\"stringValue\":\"").append(std::to_string(v.as_uint())).append("\"}");
+      return;
     case Value::Type::kDouble:
       out.append("{\"doubleValue\":");
       json_double(out, v.as_double());
@@ -302,6 +308,9 @@ void json_any(std::string& out, const AttrValue& v) {
       out.append("{\"intValue\":");
       json_i64(out, v.as_int());
       out.push_back('}');
+      return;
+    case AttrValue::Kind::kUint:
+      out.append("{\"stringValue\":\"").append(std::to_string(v.as_uint())).append("\"}");
       return;
     case AttrValue::Kind::kDouble:
       out.append("{\"doubleValue\":");

@@ -287,7 +287,7 @@ void Server::Impl::handle_ingest_path(const httplib::Request& req, httplib::Resp
     const std::lock_guard<std::mutex> lock(fault_mutex);
     delay = faults.delay;
     poison = !faults.reject_body_containing.empty() &&
-             req.body.find(faults.reject_body_containing) != std::string::npos;
+             body.text.find(faults.reject_body_containing) != std::string::npos;
     if (faults.fail_next > 0) {
       --faults.fail_next;
       fail = true;
@@ -304,7 +304,7 @@ void Server::Impl::handle_ingest_path(const httplib::Request& req, httplib::Resp
   if (delay.count() > 0) interruptible_sleep(delay);
 
   if (poison && !fail && !bad_body) {
-    fault = "poison";
+    outcome.fault = "poison";
     res.status = 400;
     res.set_content(R"({"error":"Injected content fault: body contains the poison marker"})",
                     "application/json");
