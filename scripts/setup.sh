@@ -4,12 +4,16 @@
 set -euo pipefail
 
 packages=(
-  g++ libgcc-12-dev cmake ninja-build pkg-config python3 curl git zlib1g-dev nodejs npm
+  g++ libgcc-12-dev cmake ninja-build pkg-config python3 curl git zlib1g-dev nodejs
   libfmt-dev libspdlog-dev rapidjson-dev libcurl4-openssl-dev
   libcpp-httplib-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format clang-tidy
 )
+
+# npm: Debian's package, unless the installed nodejs bundles its own npm (a nodesource build,
+# which conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
