@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -174,6 +175,34 @@ void Allocs_AsyncFile_dagstack(benchmark::State& state) {
   teardown_dagstack_async(state);
 }
 
+// Heap allocations on the caller with 64 loggers of distinct scopes (names and versions) into one
+// AsyncSink(FileSink), round-robin: the sink shares each record's scope and resource by
+// reference (no table, no copy), so a steady state with many loggers allocates nothing either.
+void AllocsAsync64Loggers(benchmark::State& state) {
+  setup_dagstack_async();
+  dl::ScopedContext ctx(reference_context());
+  std::vector<dl::Logger> loggers;
+  for (int i = 0; i < 64; ++i) {
+    loggers.push_back(
+        dl::Logger::get("bench.many.l" + std::to_string(i), "1." + std::to_string(i)));
+  }
+  for (int round = 0; round < 3 * static_cast<int>(kQueue) / 64; ++round) {
+    for (auto& log : loggers) DAGSTACK_BENCH_INFO(log);
+  }
+  (void)g_async->flush(std::chrono::seconds(10));
+  std::size_t next = 0;
+  const std::size_t before = thread_allocations();
+  for (auto _ : state) {
+    DAGSTACK_BENCH_INFO(loggers[next]);
+    next = (next + 1) & 63;
+  }
+  const std::size_t allocs = thread_allocations() - before;
+  state.counters["allocs_per_call"] =
+      static_cast<double>(allocs) / static_cast<double>(state.iterations());
+  loggers.clear();
+  teardown_dagstack_async(state);
+}
+
 }  // namespace
 
 BENCHMARK(AsyncFile_dagstack)
@@ -185,3 +214,4 @@ BENCHMARK(AsyncFile_spdlog)->UseManualTime()->Iterations(bursts_per_run())->Thre
 BENCHMARK(AsyncFileNoise_baseline)->UseManualTime()->Iterations(bursts_per_run())->Threads(1);
 BENCHMARK(AsyncWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Allocs_AsyncFile_dagstack)->Iterations(100000);
+BENCHMARK(AllocsAsync64Loggers)->Iterations(100000);
