@@ -3,7 +3,7 @@
 # ASan+UBSan and under TSan, bounded libFuzzer runs, and a short benchmark run.
 #
 # Usage: scripts/test.sh [build-dir]          (default: build)
-# Stages can be skipped for a quicker local run: DAGSTACK_SKIP="asan tsan fuzz bench lint"
+# Stages can be skipped for a quicker local run: DAGSTACK_SKIP="release asan tsan fuzz bench lint"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
@@ -25,6 +25,17 @@ cmake --build "$build_dir" -j "$jobs"
 
 stage "tests"
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 300
+
+if ! skipped release; then
+  # Release (-O3 -DNDEBUG, no debug info): no test may depend on a helper not being inlined or on
+  # debug info. The build-system tests (consumers, doc snippets) ran above and are not repeated.
+  stage "Release build (-O3 -DNDEBUG, no debug info) and tests"
+  cmake -S . -B "$build_dir-release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DDAGSTACK_LOGGER_WERROR=ON -DDAGSTACK_LOGGER_BUILD_BENCH=OFF -DDAGSTACK_LOGGER_BUILD_EXAMPLES=OFF
+  cmake --build "$build_dir-release" -j "$jobs"
+  ctest --test-dir "$build_dir-release" --output-on-failure -j "$jobs" --timeout 300 \
+    -E '^(consumer_|docs_snippets)'
+fi
 
 if ! skipped lint; then
   stage "lint (clang-format, clang-tidy naming)"

@@ -68,6 +68,7 @@ void configure(const ConfigureOptions& options) {
       // lock): a sink whose last reference this was is flushed and closed by its destructor.
       if (root->sinks) registry.retire_locked(std::make_shared<SinkList>(std::move(*root->sinks)));
       root->sinks = *options.sinks;
+      detail::counters().shut_down.store(false, std::memory_order_relaxed);  // open sinks again
     }
     if (options.resource_attributes) {
       Value::Map merged;
@@ -123,6 +124,8 @@ FlushResult shutdown(std::chrono::milliseconds timeout) {
         {{"sink.id", std::string_view(f.sink_id)}, {"error.message", std::string_view(f.error)}});
   }
   const FlushResult l = detail::flush_and_close(last, timeout);
+  detail::counters().after_shutdown_reported.store(false, std::memory_order_relaxed);
+  detail::counters().shut_down.store(true, std::memory_order_relaxed);
   r.failed_sinks.insert(r.failed_sinks.end(), l.failed_sinks.begin(), l.failed_sinks.end());
   r.partial = (!r.success || !l.success) && (r.success || l.success || r.partial || l.partial);
   r.success = r.success && l.success;

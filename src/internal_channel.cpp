@@ -2,6 +2,8 @@
 // counters.
 #include "detail/internal_channel.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <mutex>
 
@@ -86,6 +88,20 @@ void report_sink_error(std::string_view sink_id, std::string_view what,
 
 }  // namespace detail
 
+namespace detail {
+void note_emit_after_shutdown() noexcept {
+  Counters& c = counters();
+  c.emits_after_shutdown.fetch_add(1, std::memory_order_relaxed);
+  if (c.after_shutdown_reported.exchange(true, std::memory_order_relaxed)) return;
+  static constexpr char kLine[] =
+      "{\"body\":\"a record was emitted after shutdown(); the closed sinks drop it (counted in "
+      "internal_stats().emits_after_shutdown)\",\"instrumentation_scope\":{\"name\":"
+      "\"dagstack.logger.internal\"},\"severity_number\":13,\"severity_text\":\"WARN\"}\n";
+  const ssize_t ignored = ::write(2, kLine, sizeof kLine - 1);
+  (void)ignored;
+}
+}  // namespace detail
+
 InternalStats internal_stats() noexcept {
   const auto& c = detail::counters();
   InternalStats s;
@@ -94,6 +110,7 @@ InternalStats internal_stats() noexcept {
   s.internal_reports = c.internal_reports.load(std::memory_order_relaxed);
   s.internal_suppressed = c.internal_suppressed.load(std::memory_order_relaxed);
   s.encode_errors = c.encode_errors.load(std::memory_order_relaxed);
+  s.emits_after_shutdown = c.emits_after_shutdown.load(std::memory_order_relaxed);
   return s;
 }
 

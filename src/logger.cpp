@@ -129,7 +129,7 @@ void dispatch(const SinkList& sinks, const LogRecord& record) noexcept {
       s->emit(record);
     } catch (const std::exception& e) {
       counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
-      report_sink_error(s->id(), "sink emit failed", e.what());
+      report_sink_error(s->id(), "sink emit failed", detail::what_of(e));
     } catch (...) {
       counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
       report_sink_error(s->id(), "sink emit failed", "unknown exception");
@@ -163,6 +163,7 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     if (const SinkList* o = find_override(node, current)) sinks = o;
   }
   if (sinks->empty()) return;
+  if (counters().shut_down.load(std::memory_order_relaxed)) note_emit_after_shutdown();
 
   const ContextData* trace_src = nullptr;
   if (explicit_ctx != nullptr) {
@@ -254,7 +255,7 @@ void Logger::format_emit_impl(int severity, fmt::string_view f, fmt::format_args
     detail::emit_record(node_.get(), use_context_, severity, nullptr, body, attrs, &loc);
   } catch (const std::exception& e) {
     detail::report_internal(kSeverityError, "log message formatting failed",
-                            {{"error.message", e.what()}});
+                            {{"error.message", detail::what_of(e)}});
   } catch (...) {
   }
 }
@@ -290,7 +291,10 @@ ScopedSinks Logger::scope_sinks(SinkList sinks) const {
 }
 
 ScopedSinks::ScopedSinks(Logger logger, Context ctx)
-    : logger_(std::move(logger)), ctx_(std::move(ctx)), previous_(Context::current()), active_(true) {
+    : logger_(std::move(logger)),
+      ctx_(std::move(ctx)),
+      previous_(Context::current()),
+      active_(true) {
   detail::exchange_current_context_data(ctx_.data());
 }
 
@@ -370,7 +374,7 @@ FlushResult aggregate(const SinkList& sinks, const std::function<FlushResult(Sin
     try {
       r = op(*s);
     } catch (const std::exception& e) {
-      r = FlushResult::failed(s->id(), e.what());
+      r = FlushResult::failed(s->id(), detail::what_of(e));
     } catch (...) {
       r = FlushResult::failed(s->id(), "unknown exception");
     }

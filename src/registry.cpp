@@ -316,6 +316,7 @@ void Registry::reset() {
   // period: a sink's destructor may flush and report on the internal channel, which needs the
   // registry, and emits through old handles may still be inside old snapshots.
   Lock lock(*this);
+  counters().shut_down.store(false, std::memory_order_relaxed);
   retire_locked(std::move(root_));
   retire_locked(std::make_shared<NodeMap>(std::move(nodes_)));
   nodes_ = NodeMap{};

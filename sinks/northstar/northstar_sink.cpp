@@ -523,7 +523,7 @@ class ActiveSink final : public NorthStarSink {
         stitcher_.process(detail::decode_record(q));
       } catch (const std::exception& e) {
         dagstack::logger::detail::report_sink_error(id_, "northstar record could not be stitched",
-                                                    e.what());
+                                                    dagstack::logger::detail::what_of(e));
       }
     }
     spare_.clear();
@@ -939,7 +939,9 @@ class ActiveSink final : public NorthStarSink {
     try {
       c.batch = detail::parse_batch(body);
     } catch (const std::exception& e) {
-      dead_letter_body(body, 0, 0, std::string("unreadable outbox file: ") + e.what(), name);
+      dead_letter_body(
+          body, 0, 0,
+          std::string("unreadable outbox file: ") + dagstack::logger::detail::what_of(e), name);
       std::error_code ec;
       std::filesystem::remove(claimed, ec);
       outbox_bytes_ -= std::min<std::uint64_t>(outbox_bytes_, body.size());

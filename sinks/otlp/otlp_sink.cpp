@@ -191,7 +191,7 @@ class ActiveOtlpSink final : public OtlpSink {
       if (notify) cv_.notify_one();
     } catch (const std::exception& e) {
       dagstack::logger::detail::report_sink_error(id_, "otlp record could not be encoded",
-                                                  e.what());
+                                                  dagstack::logger::detail::what_of(e));
     }
   }
 
@@ -357,7 +357,8 @@ class ActiveOtlpSink final : public OtlpSink {
           added += queue_span(std::move(*finished));
         }
       } catch (const std::exception& e) {
-        dagstack::logger::detail::report_sink_error(id_, "otlp span could not be built", e.what());
+        dagstack::logger::detail::report_sink_error(id_, "otlp span could not be built",
+                                                    dagstack::logger::detail::what_of(e));
       }
     }
     spare_spans_.clear();
@@ -462,7 +463,7 @@ class ActiveOtlpSink final : public OtlpSink {
     } catch (const std::exception& e) {
       ok = false;
       dagstack::logger::detail::report_sink_error(id_, "otlp request could not be encoded",
-                                                  e.what());
+                                                  dagstack::logger::detail::what_of(e));
     }
     ch.queue.erase(ch.queue.begin(), ch.queue.begin() + static_cast<std::ptrdiff_t>(n));
     ch.taken += n;

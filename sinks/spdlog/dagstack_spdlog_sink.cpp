@@ -106,7 +106,7 @@ void DagstackSpdlogSink::log(const ::spdlog::details::log_msg& msg) {
     (emitted ? forwarded_ : filtered_).fetch_add(1, std::memory_order_relaxed);
   } catch (const std::exception& e) {
     detail::report_internal(kSeverityError, "spdlog bridge failed to emit a message",
-                            {{"error.message", e.what()}});
+                            {{"error.message", detail::what_of(e)}});
   } catch (...) {
     detail::report_internal(kSeverityError, "spdlog bridge failed to emit a message");
   }
@@ -136,7 +136,7 @@ void DagstackSpdlogSink::flush() {
     }
   } catch (const std::exception& e) {
     detail::report_internal(kSeverityError, "spdlog bridge failed to flush",
-                            {{"error.message", e.what()}});
+                            {{"error.message", detail::what_of(e)}});
   } catch (...) {
     detail::report_internal(kSeverityError, "spdlog bridge failed to flush");
   }

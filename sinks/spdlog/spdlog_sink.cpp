@@ -171,7 +171,7 @@ class SpdlogSink final : public Sink {
       try {
         sink->log(msg);
       } catch (const std::exception& e) {
-        detail::report_sink_error(id_, "spdlog sink failed to log", e.what());
+        detail::report_sink_error(id_, "spdlog sink failed to log", detail::what_of(e));
       } catch (...) {
         detail::report_sink_error(id_, "spdlog sink failed to log", "unknown exception");
       }
@@ -210,7 +210,7 @@ class SpdlogSink final : public Sink {
         sink->flush();
       } catch (const std::exception& e) {
         result.success = false;
-        result.failed_sinks.push_back({id_, e.what()});
+        result.failed_sinks.push_back({id_, detail::what_of(e)});
       } catch (...) {
         result.success = false;
         result.failed_sinks.push_back({id_, "unknown exception"});

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <string_view>
 
 #include "dagstack/logger/attribute.h"
@@ -15,6 +16,10 @@ struct Counters {
   std::atomic<std::uint64_t> internal_reports{0};
   std::atomic<std::uint64_t> internal_suppressed{0};
   std::atomic<std::uint64_t> encode_errors{0};
+  std::atomic<std::uint64_t> emits_after_shutdown{0};
+  // Set by shutdown(), cleared by configure() with sinks and by Logger::reset().
+  std::atomic<bool> shut_down{false};
+  std::atomic<bool> after_shutdown_reported{false};
 };
 Counters& counters() noexcept;
 
@@ -22,6 +27,17 @@ Counters& counters() noexcept;
 // made while reporting is dropped), rate-limited (bursts of 50, then 10 per second; the number
 // suppressed is reported with the next record that gets through).
 void report_internal(int severity, std::string_view body, AttributeSpan attrs = {}) noexcept;
+
+// Counts an emit that reached the sink list after shutdown() (its sinks are closed) and, the first
+// time after each shutdown, says so on stderr (the internal channel's own sink is closed too).
+void note_emit_after_shutdown() noexcept;
+
+// The text of `e` for a report: what() of a user's exception may return nullptr (a broken
+// override), which must not reach a std::string_view or std::string.
+inline const char* what_of(const std::exception& e) noexcept {
+  const char* w = e.what();
+  return w != nullptr ? w : "(exception with a null what())";
+}
 
 // Convenience for sinks: reports a failure of `sink_id` with `error` at ERROR.
 void report_sink_error(std::string_view sink_id, std::string_view what,

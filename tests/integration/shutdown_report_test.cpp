@@ -91,6 +91,41 @@ TEST(ShutdownReport, ExplicitShutdownReportsBeforeClosingTheInternalChannel) {
       << err;
 }
 
+// Emits after shutdown() go to closed sinks: counted by the logger, said once on stderr; a new
+// configure() with sinks opens logging again.
+TEST(ShutdownReport, EmitsAfterShutdownAreCountedAndSaidOnce) {
+  dl::Logger::reset();
+  auto sink = std::make_shared<dl::InMemorySink>(10);
+  dl::ConfigureOptions o;
+  o.sinks = dl::SinkList{sink};
+  dl::configure(o);
+  auto log = dl::Logger::get("late");
+  log.info("before");
+  (void)dl::shutdown(std::chrono::milliseconds(500));
+  const auto before = dl::internal_stats().emits_after_shutdown;
+  ::testing::internal::CaptureStderr();
+  log.info("late 1");
+  log.info("late 2");
+  log.warn("late 3");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(dl::internal_stats().emits_after_shutdown, before + 3);
+  EXPECT_EQ(sink->size(), 1u) << "the closed sink took nothing";
+  std::size_t said = 0;
+  for (std::size_t at = err.find("emitted after shutdown()"); at != std::string::npos;
+       at = err.find("emitted after shutdown()", at + 1)) {
+    ++said;
+  }
+  EXPECT_EQ(said, 1u) << err;
+
+  auto fresh = std::make_shared<dl::InMemorySink>(10);
+  o.sinks = dl::SinkList{fresh};
+  dl::configure(o);
+  log.info("after a new configure");
+  EXPECT_EQ(fresh->size(), 1u);
+  EXPECT_EQ(dl::internal_stats().emits_after_shutdown, before + 3);
+  dl::Logger::reset();
+}
+
 TEST(ShutdownReport, EmitsAfterCloseAreCounted) {
   auto inner = std::make_shared<dl::InMemorySink>(10);
   auto async = dl::make_async_sink(inner);

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <exception>
+#include <string_view>
+
 #include "dagstack/logger/config_error.h"
 #include "dagstack/logger/configure.h"
 #include "dagstack/logger/sinks/in_memory_sink.h"
@@ -230,6 +234,34 @@ TEST_F(LoggerTest, AThrowingSinkNeverStopsTheOthersNorTheCaller) {
   auto report = internal->records()[0];
   EXPECT_EQ(report.attribute("sink.id")->as_string(), "throwing");
   EXPECT_NE(report.attribute("error.message")->as_string().find("boom"), std::string::npos);
+}
+
+// A user's exception whose what() returns nullptr (a broken override) thrown by a sink's emit and
+// flush: counted and reported like any other, never a crash.
+struct NullWhat final : std::exception {
+  const char* what() const noexcept override { return nullptr; }
+};
+class NullWhatSink final : public dl::Sink {
+ public:
+  std::string_view id() const noexcept override { return "null-what"; }
+  void emit(const dl::LogRecord&) override { throw NullWhat(); }
+  dl::FlushResult flush(std::chrono::milliseconds) override { throw NullWhat(); }
+  void close() override {}
+};
+
+TEST_F(LoggerTest, ASinkThrowingANullWhatIsReportedNotACrash) {
+  auto internal = std::make_shared<dl::InMemorySink>(10);
+  dl::Logger::get(dl::kInternalLoggerName).set_sinks({internal});
+  auto log = dl::Logger::get("svc").with_sinks({std::make_shared<NullWhatSink>()});
+  const auto before = dl::internal_stats().sink_errors;
+  log.info("survives");
+  EXPECT_EQ(dl::internal_stats().sink_errors, before + 1);
+  ASSERT_EQ(internal->size(), 1u);
+  EXPECT_EQ(internal->records()[0].attribute("sink.id")->as_string(), "null-what");
+  const auto result = log.flush();
+  EXPECT_FALSE(result.success);
+  ASSERT_EQ(result.failed_sinks.size(), 1u);
+  EXPECT_EQ(result.failed_sinks[0].sink_id, "null-what");
 }
 
 TEST_F(LoggerTest, FlushAggregatesPartialFailure) {

@@ -58,6 +58,7 @@ struct InternalStats {
   std::uint64_t internal_reports = 0;     // records sent to dagstack.logger.internal
   std::uint64_t internal_suppressed = 0;  // reports dropped by the rate limit
   std::uint64_t encode_errors = 0;        // non-finite numbers written as null
+  std::uint64_t emits_after_shutdown = 0;  // emits into the closed sinks after shutdown()
 };
 InternalStats internal_stats() noexcept;
 
