@@ -11,8 +11,8 @@
 
 namespace dagstack::logger::detail {
 
-// Masks every attribute whose key is secret (suffix match, case-insensitive as is_secret_key) with "***";
-// nested maps and lists are walked, and a nested value that needs masking is replaced by a
+// Masks every attribute whose key is secret (suffix match, case-insensitive as is_secret_key) with
+// "***"; nested maps and lists are walked, and a nested value that needs masking is replaced by a
 // redacted copy kept in `storage`. An empty suffix list disables masking.
 void redact_attributes(std::span<Attribute> attrs, const std::vector<std::string>& suffixes,
                        std::forward_list<Value>& storage);

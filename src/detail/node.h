@@ -167,7 +167,7 @@ class Registry {
   std::shared_ptr<const NodeMap> map_owner_;
   std::atomic<const Settings*> settings_{nullptr};
   std::shared_ptr<const Settings> settings_owner_;
-  RetiredList retired_;   // guarded by mutex_
+  RetiredList retired_;  // guarded by mutex_
   std::mutex deferred_mutex_;
   RetiredList deferred_;  // retired objects whose grace period could not complete yet
 };

@@ -53,11 +53,11 @@ FlushResult shutdown(std::chrono::milliseconds timeout = kDefaultFlushTimeout);
 
 // Counters kept by the library about itself (all monotonic). Thread-safe to read.
 struct InternalStats {
-  std::uint64_t sink_errors = 0;          // exceptions thrown by Sink::emit
-  std::uint64_t severity_clamped = 0;     // log(n) with n outside [1, 24]
-  std::uint64_t internal_reports = 0;     // records sent to dagstack.logger.internal
-  std::uint64_t internal_suppressed = 0;  // reports dropped by the rate limit
-  std::uint64_t encode_errors = 0;        // non-finite numbers written as null
+  std::uint64_t sink_errors = 0;           // exceptions thrown by Sink::emit
+  std::uint64_t severity_clamped = 0;      // log(n) with n outside [1, 24]
+  std::uint64_t internal_reports = 0;      // records sent to dagstack.logger.internal
+  std::uint64_t internal_suppressed = 0;   // reports dropped by the rate limit
+  std::uint64_t encode_errors = 0;         // non-finite numbers written as null
   std::uint64_t emits_after_shutdown = 0;  // emits into the closed sinks after shutdown()
 };
 InternalStats internal_stats() noexcept;

@@ -41,7 +41,8 @@ class Level {
     if (name != nullptr) name_ = name;
   }
   Level(std::string_view name) : number_(0), name_(name), has_name_(true) {}  // NOLINT
-  Level(std::string name) noexcept : number_(0), name_(std::move(name)), has_name_(true) {}  // NOLINT
+  Level(std::string name) noexcept
+      : number_(0), name_(std::move(name)), has_name_(true) {}  // NOLINT
 
   // The severity number. Throws ConfigError when out of range, an unknown name, or null.
   int resolve() const;
