@@ -23,7 +23,7 @@ long membarrier(int cmd) noexcept { return ::syscall(__NR_membarrier, cmd, 0, 0)
 
 // Registers the process for expedited private membarriers; readers then skip their fence.
 // Sanitizer builds keep the fence so their models see every ordering explicitly.
-const bool g_barrier_ready = [] {
+const bool kBarrierReady = [] {
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
   return false;
 #else
@@ -61,7 +61,7 @@ void full_barrier() noexcept {
 }  // namespace
 
 ReaderSlot* acquire_reader_slot() noexcept {
-  (void)g_barrier_ready;
+  (void)kBarrierReady;
   ReaderSlot* slot = nullptr;
   for (ReaderSlot* s = g_slots.load(std::memory_order_acquire); s != nullptr; s = s->next) {
     bool expected = false;
