@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +30,8 @@
 #endif
 #endif
 #ifdef DAGSTACK_TEST_SANITIZED
-#include <sanitizer/allocator_interface.h>
+// From the sanitizer runtime's allocator interface (its header ships with Clang, not GCC).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();  // NOLINT
 #endif
 
 namespace dl = dagstack::logger;
