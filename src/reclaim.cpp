@@ -55,7 +55,9 @@ void full_barrier() noexcept {
     g_asymmetric_barrier.store(false, std::memory_order_seq_cst);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+#ifndef DAGSTACK_LOGGER_RECLAIM_RMW
   std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
 }
 
 }  // namespace
@@ -102,7 +104,11 @@ bool synchronize(std::chrono::milliseconds timeout) noexcept {
   bool complete = !self_reading;
   for (ReaderSlot* s = g_slots.load(std::memory_order_acquire); s != nullptr; s = s->next) {
     if (self_reading && s == tl_reader_slot) continue;
+#ifdef DAGSTACK_LOGGER_RECLAIM_RMW
+    const std::uint64_t seen = s->seq.fetch_add(0, std::memory_order_seq_cst);
+#else
     const std::uint64_t seen = s->seq.load(std::memory_order_acquire);
+#endif
     if ((seen & 1U) == 0) continue;
     int spins = 0;
     while (s->seq.load(std::memory_order_acquire) == seen) {
