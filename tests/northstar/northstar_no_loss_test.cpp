@@ -140,13 +140,15 @@ class NorthStarNoLossTest : public ::testing::Test {
   }
 
   // Installs the sink, plus an InMemorySink on the internal channel.
+  // The internal sink goes first: the sink's worker may report (e.g. an outbox to replay) as
+  // soon as it exists.
   void install(const NorthStarOptions& o) {
+    internal_ = std::make_shared<InMemorySink>(10000);
+    Logger::get(std::string(kInternalLoggerName)).set_sinks({internal_});
     sink_ = make_northstar_sink(o);
     ConfigureOptions c;
     c.sinks = SinkList{sink_};
     configure(c);
-    internal_ = std::make_shared<InMemorySink>(10000);
-    Logger::get(std::string(kInternalLoggerName)).set_sinks({internal_});
   }
 
   std::size_t internal_count(std::string_view body) const {
