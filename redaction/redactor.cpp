@@ -56,9 +56,9 @@ char last_char(std::string_view key, std::size_t end, std::size_t& len) noexcept
   return ascii_for(cp);
 }
 
-// Compares from the end, character by character, with the key lower-cased as the dagstack
-// bindings do (ASCII, plus the non-ASCII characters that lower-case or fold to ASCII).
-bool ends_with_ci(std::string_view key, std::string_view suffix) noexcept {
+// The character-by-character comparison, for keys whose tail is not ASCII.
+[[gnu::noinline]] bool ends_with_ci_unicode(std::string_view key,
+                                            std::string_view suffix) noexcept {
   std::size_t k = key.size();
   std::size_t s = suffix.size();
   while (s > 0) {
@@ -67,6 +67,24 @@ bool ends_with_ci(std::string_view key, std::string_view suffix) noexcept {
     if (last_char(key, k, len) != suffix[s - 1]) return false;
     k -= len;
     --s;
+  }
+  return true;
+}
+
+// Compares from the end with the key lower-cased as the dagstack bindings do (ASCII, plus the
+// non-ASCII characters that lower-case or fold to ASCII). A matching non-ASCII character takes
+// at least two bytes for one suffix letter, so a key shorter in bytes than the suffix never
+// matches; while the key's tail is ASCII (nearly every key) it is one byte per letter, and the
+// first non-ASCII byte from the end hands over to ends_with_ci_unicode().
+inline bool ends_with_ci(std::string_view key, std::string_view suffix) noexcept {
+  if (suffix.size() > key.size()) return false;
+  const char* kp = key.data() + key.size();
+  const char* sp = suffix.data() + suffix.size();
+  while (sp != suffix.data()) {
+    const char c = *--kp;
+    if (static_cast<unsigned char>(c) >= 0x80) [[unlikely]]
+      return ends_with_ci_unicode(key, suffix);
+    if (lower_ascii(c) != *--sp) return false;
   }
   return true;
 }

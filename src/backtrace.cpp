@@ -16,7 +16,7 @@
 namespace dagstack::logger {
 namespace detail {
 
-thread_local std::uint64_t t_record_time_override = 0;
+constinit thread_local std::uint64_t t_record_time_override = 0;
 
 void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
                  AttrValue body, AttributeSpan attrs, const SourceLocation* loc);

@@ -37,15 +37,10 @@ class AttrBuffer {
   Attribute* data() noexcept { return heap_.empty() ? inline_ : heap_.data(); }
 
   Attribute* find(std::string_view key) noexcept {
+    // From kIndexFrom entries on, the index holds every entry (see push()).
+    if (size_ >= kIndexFrom) [[unlikely]]
+      return find_indexed(key);
     Attribute* d = data();
-    if (!index_.empty()) {
-      const std::size_t mask = index_.size() - 1;
-      for (std::size_t h = hash(key) & mask;; h = (h + 1) & mask) {
-        const std::uint32_t slot = index_[h];
-        if (slot == 0) return nullptr;
-        if (d[slot - 1].key == key) return &d[slot - 1];
-      }
-    }
     for (std::size_t i = 0; i < size_; ++i) {
       if (d[i].key == key) return &d[i];
     }
@@ -79,6 +74,16 @@ class AttrBuffer {
 
  private:
   static constexpr std::size_t kIndexFrom = 32;
+
+  [[gnu::noinline]] Attribute* find_indexed(std::string_view key) noexcept {
+    Attribute* d = heap_.data();
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t h = hash(key) & mask;; h = (h + 1) & mask) {
+      const std::uint32_t slot = index_[h];
+      if (slot == 0) return nullptr;
+      if (d[slot - 1].key == key) return &d[slot - 1];
+    }
+  }
 
   static std::size_t hash(std::string_view key) noexcept {
     return std::hash<std::string_view>{}(key);
@@ -200,8 +205,7 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
   record.attributes = std::span<const Attribute>(buf.data(), buf.size());
   record.resource = r->resource.get();
   record.instrumentation_scope = r->scope.get();
-  record.resource_owner = &r->resource;
-  record.scope_owner = &r->scope;
+  record.owners = &r->owners;
   if (trace_src != nullptr && trace_src->has_span()) {
     record.trace_id = trace_src->trace_id;
     record.span_id = trace_src->span_id;

@@ -301,6 +301,8 @@ void Registry::resolve_subtree_locked(Node& node) {
   r->scope = node.scope ? node.scope : (parent ? parent->scope : nullptr);
   r->redaction =
       node.redaction ? *node.redaction : (parent ? parent->redaction : default_suffixes());
+  r->owners.resource = r->resource;
+  r->owners.scope = r->scope;
   node.resolved.store(r.get(), std::memory_order_release);
   node.gate.min_severity.store(r->min_severity, std::memory_order_relaxed);
   retire_locked(std::move(node.resolved_owner));

@@ -354,10 +354,10 @@ struct AsyncState : std::enable_shared_from_this<AsyncState> {
       new (base + i * sizeof(Attribute)) Attribute{key, copy_value(a.value)};
     }
     r.nattrs = n;
-    r.resource =
-        intern(record.resource, record.resource_owner, r.resource_hold, intern_mutex, resources);
-    r.scope = intern(record.instrumentation_scope, record.scope_owner, r.scope_hold, intern_mutex,
-                     scopes);
+    r.resource = intern(record.resource, record.owners ? &record.owners->resource : nullptr,
+                        r.resource_hold, intern_mutex, resources);
+    r.scope = intern(record.instrumentation_scope, record.owners ? &record.owners->scope : nullptr,
+                     r.scope_hold, intern_mutex, scopes);
     r.ok = true;
   }
 

@@ -31,6 +31,7 @@ struct Resolved {
   std::shared_ptr<const Resource> resource;
   std::shared_ptr<const InstrumentationScope> scope;
   std::shared_ptr<const SuffixList> redaction;
+  LogRecordOwners owners;  // the same resource and scope, lent to records (LogRecord::owners)
 };
 
 struct OwnedAttribute {

@@ -35,8 +35,8 @@ struct alignas(64) ReaderSlot {
   ReaderSlot* next = nullptr;  // immutable once linked
 };
 
-inline thread_local ReaderSlot* tl_reader_slot = nullptr;
-inline thread_local std::uint32_t tl_read_depth = 0;
+inline constinit thread_local ReaderSlot* tl_reader_slot = nullptr;
+inline constinit thread_local std::uint32_t tl_read_depth = 0;
 // Set once, before any reader exists: true when writers force barriers with membarrier().
 extern std::atomic<bool> g_asymmetric_barrier;
 

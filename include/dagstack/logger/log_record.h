@@ -33,6 +33,13 @@ struct Resource {
   friend bool operator==(const Resource&, const Resource&) = default;
 };
 
+// Shared owners of a record's resource and scope (see LogRecord::owners). Immutable once
+// published by the logger; thread-compatible.
+struct LogRecordOwners {
+  std::shared_ptr<const Resource> resource;
+  std::shared_ptr<const InstrumentationScope> scope;
+};
+
 // LogRecord
 //
 // One record in the OpenTelemetry Log Data Model v1.24 shape. It is a view: the body, the
@@ -43,18 +50,18 @@ struct LogRecord {
   std::uint64_t time_unix_nano = 0;                             // wall clock at emit
   std::uint64_t observed_time_unix_nano = 0;                    // 0 = unset (omitted on the wire)
   int severity_number = kSeverityInfo;                          // 1..24
+  std::uint8_t trace_flags = 0;                                 // W3C flags, bit 0 = sampled
   AttrValue body;                                               // usually a string
   std::span<const Attribute> attributes;                        // redacted; keys unique
   const Resource* resource = nullptr;                           // nullptr = none
   const InstrumentationScope* instrumentation_scope = nullptr;  // nullptr = none
   TraceId trace_id;                                             // invalid = none
   SpanId span_id;                                               // invalid = none
-  std::uint8_t trace_flags = 0;                                 // W3C flags, bit 0 = sampled
-  // Optional shared owners of `resource` and `instrumentation_scope` (the logger sets them; other
-  // producers may leave them null): a sink that keeps records past the call can share the
-  // objects instead of copying them. When set, `resource_owner->get() == resource`.
-  const std::shared_ptr<const Resource>* resource_owner = nullptr;
-  const std::shared_ptr<const InstrumentationScope>* scope_owner = nullptr;
+  // Optional shared owners of `resource` and `instrumentation_scope` (the logger sets it; other
+  // producers may leave it null): a sink that keeps records past the call can share the objects
+  // instead of copying them. When set, `owners->resource.get() == resource` and
+  // `owners->scope.get() == instrumentation_scope`.
+  const LogRecordOwners* owners = nullptr;
 
   // One of TRACE DEBUG INFO WARN ERROR FATAL, derived from severity_number.
   std::string_view severity_text() const noexcept {
