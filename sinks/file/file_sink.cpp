@@ -474,7 +474,12 @@ void FileSink::emit(const LogRecord& record) {
       ++stats_.records_dropped;
     } else {
       const std::size_t len = line.size();
-      check_path_locked(failure);
+      // The path check (a clock read, and a stat(2) once per interval) matters only when bytes
+      // are about to reach the file: a buffered record that stays in the buffer skips it.
+      if (durability_ == FileDurability::kWriteThrough ||
+          record.severity_number >= flush_severity_ || buffer_.size() + len >= buffer_bytes_) {
+        check_path_locked(failure);
+      }
       rotate_if_needed_locked(len, failure);
       if (!buffer_.empty() && buffer_.size() + len > buffer_bytes_) {
         if (!write_buffer_locked(failure) && buffer_.size() + len > buffer_bytes_) {
