@@ -42,8 +42,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kInternalScope = "dagstack.logger.internal";
-
 std::atomic<std::size_t> g_enabled_sinks{0};
 
 struct SinkRegistry {
@@ -173,9 +171,7 @@ class ActiveSink final : public NorthStarSink {
   void emit(const LogRecord& record) override {
     if (closed_.load(std::memory_order_acquire)) return;
     if (record.severity_number < options_.min_severity) return;
-    if (record.instrumentation_scope != nullptr &&
-        std::string_view(record.instrumentation_scope->name).substr(0, kInternalScope.size()) ==
-            kInternalScope) {
+    if (dagstack::logger::detail::is_internal_record(record)) {
       return;  // never ship (or loop on) the library's own diagnostics
     }
     if (drop_outside_ && !record.span_id.valid()) {

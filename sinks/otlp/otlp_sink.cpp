@@ -25,7 +25,6 @@ using detail::EncodedItem;
 using detail::Signal;
 using std::chrono::milliseconds;
 
-constexpr std::string_view kInternalScope = "dagstack.logger.internal";
 constexpr std::size_t kItemOverhead = 64;  // bookkeeping bytes charged per queued item
 constexpr std::size_t kReportExcerpt = 512;
 
@@ -125,9 +124,7 @@ class ActiveOtlpSink final : public OtlpSink {
   void emit(const LogRecord& record) override {
     if (closed_.load(std::memory_order_acquire)) return;
     if (record.severity_number < options_.min_severity) return;
-    if (record.instrumentation_scope != nullptr &&
-        std::string_view(record.instrumentation_scope->name).substr(0, kInternalScope.size()) ==
-            kInternalScope) {
+    if (dagstack::logger::detail::is_internal_record(record)) {
       return;  // never export (or loop on) the library's own diagnostics
     }
     const bool span_record = options_.export_traces && detail::is_span_record(record);

@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "dagstack/logger/attribute.h"
+#include "dagstack/logger/configure.h"
+#include "dagstack/logger/log_record.h"
 
 namespace dagstack::logger::detail {
 
@@ -31,6 +33,13 @@ void report_internal(int severity, std::string_view body, AttributeSpan attrs = 
 // Counts an emit that reached the sink list after shutdown() (its sinks are closed) and, the first
 // time after each shutdown, says so on stderr (the internal channel's own sink is closed too).
 void note_emit_after_shutdown() noexcept;
+
+// True for a record of the library's own diagnostics channel (or a logger below it): exporting
+// sinks drop these, so a failing export never loops on its own reports.
+inline bool is_internal_record(const LogRecord& record) noexcept {
+  return record.instrumentation_scope != nullptr &&
+         std::string_view(record.instrumentation_scope->name).starts_with(kInternalLoggerName);
+}
 
 // The text of `e` for a report: what() of a user's exception may return nullptr (a broken
 // override), which must not reach a std::string_view or std::string.

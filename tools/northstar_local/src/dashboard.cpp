@@ -16,6 +16,7 @@
 #include <rapidjson/writer.h>
 
 #include "assets.h"
+#include "json.h"
 #include "server_impl.h"
 #include "text.h"
 
@@ -24,30 +25,7 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-std::int64_t epoch_us(std::string_view timestamp) {
-  const auto parsed = detail::parse_iso_timestamp(timestamp);
-  const auto epoch = parsed ? detail::timestamp_to_epoch_us(*parsed) : std::nullopt;
-  return epoch.value_or(0);
-}
-
-// A parsed JSON column; an empty object when it is missing or not an object.
-struct Fields {
-  explicit Fields(const std::optional<std::string>& text) {
-    if (text) doc.Parse(text->data(), text->size());
-    if (!text || doc.HasParseError() || !doc.IsObject()) doc.SetObject();
-  }
-  std::optional<double> number(const char* key) const {
-    const auto* value = detail::member(doc, key);
-    if (value == nullptr || !value->IsNumber()) return std::nullopt;
-    return value->GetDouble();
-  }
-  std::optional<std::string> string(const char* key) const {
-    const auto* value = detail::member(doc, key);
-    if (value == nullptr || !value->IsString()) return std::nullopt;
-    return std::string(value->GetString(), value->GetStringLength());
-  }
-  rapidjson::Document doc;
-};
+using Fields = detail::JsonObject;
 
 void key(Writer& w, const char* name) { w.Key(name); }
 
@@ -85,7 +63,8 @@ std::optional<double> duration_ms(const Fields& fields, const std::string& start
                                   const std::optional<std::string>& ended) {
   if (auto latency = fields.number("latency_ms")) return latency;
   if (!ended) return std::nullopt;
-  return static_cast<double>(epoch_us(*ended) - epoch_us(started)) / 1000.0;
+  return static_cast<double>(detail::epoch_us_or_zero(*ended) - detail::epoch_us_or_zero(started)) /
+         1000.0;
 }
 
 struct RunTotals {
@@ -236,7 +215,8 @@ struct Index {
 std::vector<const RunRow*> newest_first(const Snapshot& snapshot) {
   std::vector<std::pair<std::int64_t, const RunRow*>> keyed;
   keyed.reserve(snapshot.runs.size());
-  for (const RunRow& run : snapshot.runs) keyed.emplace_back(epoch_us(run.started_at), &run);
+  for (const RunRow& run : snapshot.runs)
+    keyed.emplace_back(detail::epoch_us_or_zero(run.started_at), &run);
   std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
     if (a.first != b.first) return a.first > b.first;
     return a.second->id > b.second->id;
@@ -250,8 +230,8 @@ std::string runs_json(const Snapshot& snapshot, const httplib::Request& req) {
   const std::string name = param(req, "name"), status = param(req, "status"),
                     tag = param(req, "tag"), session = detail::ascii_lower(param(req, "session"));
   const std::string since = param(req, "since"), until = param(req, "until");
-  const std::int64_t since_us = since.empty() ? INT64_MIN : epoch_us(since);
-  const std::int64_t until_us = until.empty() ? INT64_MAX : epoch_us(until);
+  const std::int64_t since_us = since.empty() ? INT64_MIN : detail::epoch_us_or_zero(since);
+  const std::int64_t until_us = until.empty() ? INT64_MAX : detail::epoch_us_or_zero(until);
   const std::size_t limit = size_param(req, "limit", 50, 500);
   const std::size_t offset = size_param(req, "offset", 0, SIZE_MAX);
   const Index index(snapshot);
@@ -261,7 +241,7 @@ std::string runs_json(const Snapshot& snapshot, const httplib::Request& req) {
     if (!name.empty() && !contains_folded(run->name, name)) continue;
     if (!status.empty() && run->status != status) continue;
     if (!session.empty() && detail::ascii_lower(run->session_id) != session) continue;
-    const std::int64_t started = epoch_us(run->started_at);
+    const std::int64_t started = detail::epoch_us_or_zero(run->started_at);
     if (started < since_us || started > until_us) continue;
     if (!tag.empty()) {
       const auto tags = tags_of(Fields(run->metadata));
@@ -309,7 +289,8 @@ std::vector<std::pair<const SpanRow*, int>> span_tree(const std::vector<const Sp
     }
   }
   auto by_start = [](const SpanRow* a, const SpanRow* b) {
-    const auto ta = epoch_us(a->started_at), tb = epoch_us(b->started_at);
+    const auto ta = detail::epoch_us_or_zero(a->started_at),
+               tb = detail::epoch_us_or_zero(b->started_at);
     return ta != tb ? ta < tb : a->id < b->id;
   };
   std::sort(roots.begin(), roots.end(), by_start);
@@ -347,7 +328,7 @@ const char* event_category(const EventRow& event) {
 std::string run_json(const Snapshot& snapshot, const RunRow& run) {
   const std::vector<const SpanRow*> spans = snapshot.spans_of(run.id);
   const std::vector<const EventRow*> events = snapshot.events_of(run.id);
-  const std::int64_t run_start = epoch_us(run.started_at);
+  const std::int64_t run_start = detail::epoch_us_or_zero(run.started_at);
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
@@ -386,7 +367,7 @@ std::string run_json(const Snapshot& snapshot, const RunRow& run) {
     key(w, "ended_at");
     opt_str(w, span->ended_at);
     key(w, "offset_ms");
-    w.Double(static_cast<double>(epoch_us(span->started_at) - run_start) / 1000.0);
+    w.Double(static_cast<double>(detail::epoch_us_or_zero(span->started_at) - run_start) / 1000.0);
     key(w, "duration_ms");
     opt_num(w, duration_ms(attributes, span->started_at, span->ended_at));
     key(w, "iteration");
@@ -420,7 +401,7 @@ std::string run_json(const Snapshot& snapshot, const RunRow& run) {
   w.StartArray();
   std::vector<const EventRow*> ordered = events;
   std::stable_sort(ordered.begin(), ordered.end(), [](const EventRow* a, const EventRow* b) {
-    return epoch_us(a->created_at) < epoch_us(b->created_at);
+    return detail::epoch_us_or_zero(a->created_at) < detail::epoch_us_or_zero(b->created_at);
   });
   for (const EventRow* event : ordered) {
     w.StartObject();
@@ -435,7 +416,7 @@ std::string run_json(const Snapshot& snapshot, const RunRow& run) {
     key(w, "created_at");
     str(w, event->created_at);
     key(w, "offset_ms");
-    w.Double(static_cast<double>(epoch_us(event->created_at) - run_start) / 1000.0);
+    w.Double(static_cast<double>(detail::epoch_us_or_zero(event->created_at) - run_start) / 1000.0);
     key(w, "content");
     raw(w, event->content);
     key(w, "attributes");
@@ -532,7 +513,7 @@ std::string sessions_json(const Snapshot& snapshot) {
   std::vector<const SessionRow*> sessions;
   for (const SessionRow& session : snapshot.sessions) sessions.push_back(&session);
   std::stable_sort(sessions.begin(), sessions.end(), [](const SessionRow* a, const SessionRow* b) {
-    return epoch_us(a->created_at) > epoch_us(b->created_at);
+    return detail::epoch_us_or_zero(a->created_at) > detail::epoch_us_or_zero(b->created_at);
   });
   rapidjson::StringBuffer buffer;
   Writer w(buffer);

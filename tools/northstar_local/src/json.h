@@ -25,8 +25,8 @@ std::optional<std::string_view> string_member(const JsonValue& object, std::stri
 // key keeps its first position. Recursive; callers bound the nesting depth first.
 void collapse_duplicate_keys(JsonValue& value, rapidjson::Document::AllocatorType& allocator);
 
-// True if any string or object key anywhere inside `value` contains U+0000 (which Postgres jsonb and
-// text reject).
+// True if any string or object key anywhere inside `value` contains U+0000 (which Postgres jsonb
+// and text reject).
 bool contains_nul(const JsonValue& value);
 
 // Compact JSON text of `value`.
@@ -34,5 +34,27 @@ std::string to_json(const JsonValue& value);
 
 // JavaScript Number.isInteger() for a JSON number.
 bool is_integral_number(const JsonValue& value);
+
+// A stored JSON column, parsed (an empty object when it is missing or not an object), with typed
+// lookups. Not thread-safe; local use.
+struct JsonObject {
+  explicit JsonObject(const std::optional<std::string>& text) {
+    if (text) doc.Parse(text->data(), text->size());
+    if (!text || doc.HasParseError() || !doc.IsObject()) doc.SetObject();
+  }
+  // Member `key` when it is a number.
+  std::optional<double> number(const char* key) const {
+    const auto* value = member(doc, key);
+    if (value == nullptr || !value->IsNumber()) return std::nullopt;
+    return value->GetDouble();
+  }
+  // Member `key` when it is a string.
+  std::optional<std::string> string(const char* key) const {
+    const auto* value = member(doc, key);
+    if (value == nullptr || !value->IsString()) return std::nullopt;
+    return std::string(value->GetString(), value->GetStringLength());
+  }
+  JsonDocument doc;
+};
 
 }  // namespace northstar_local::detail

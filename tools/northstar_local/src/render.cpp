@@ -9,6 +9,7 @@
 
 #include <rapidjson/document.h>
 
+#include "json.h"
 #include "northstar_local/server.h"
 #include "store.h"
 #include "text.h"
@@ -28,31 +29,7 @@ const Row* find_row(const std::vector<Row>& rows, std::string_view id) {
   return nullptr;
 }
 
-// Microseconds since the epoch of a stored timestamp (0 if unparsable).
-std::int64_t epoch_us(std::string_view timestamp) {
-  const auto parsed = detail::parse_iso_timestamp(timestamp);
-  const auto epoch = parsed ? detail::timestamp_to_epoch_us(*parsed) : std::nullopt;
-  return epoch.value_or(0);
-}
-
-// A parsed JSON column (an empty object when it is not an object). Not thread-safe; local use.
-struct JsonObject {
-  explicit JsonObject(const std::optional<std::string>& text) {
-    if (text) doc.Parse(text->data(), text->size());
-    if (!text || doc.HasParseError() || !doc.IsObject()) doc.SetObject();
-  }
-  std::optional<double> number(const char* key) const {
-    const auto* value = detail::member(doc, key);
-    if (value == nullptr || !value->IsNumber()) return std::nullopt;
-    return value->GetDouble();
-  }
-  std::optional<std::string> string(const char* key) const {
-    const auto* value = detail::member(doc, key);
-    if (value == nullptr || !value->IsString()) return std::nullopt;
-    return std::string(value->GetString(), value->GetStringLength());
-  }
-  rapidjson::Document doc;
-};
+using detail::JsonObject;
 
 std::string format_number(double value) {
   char buf[64];
@@ -91,7 +68,9 @@ std::string duration_text(const JsonObject& fields, const std::string& started_a
                           const std::optional<std::string>& ended_at) {
   if (const auto latency = fields.number("latency_ms")) return format_fixed(*latency, 3) + " ms";
   if (ended_at) {
-    const double ms = static_cast<double>(epoch_us(*ended_at) - epoch_us(started_at)) / 1000.0;
+    const double ms = static_cast<double>(detail::epoch_us_or_zero(*ended_at) -
+                                          detail::epoch_us_or_zero(started_at)) /
+                      1000.0;
     return format_fixed(ms, 3) + " ms";
   }
   return "-";
@@ -144,7 +123,7 @@ struct TreeIndex {
 
 bool earlier(const std::string& a_time, const std::string& a_id, const std::string& b_time,
              const std::string& b_id) {
-  const auto a = epoch_us(a_time), b = epoch_us(b_time);
+  const auto a = detail::epoch_us_or_zero(a_time), b = detail::epoch_us_or_zero(b_time);
   return a != b ? a < b : a_id < b_id;
 }
 
@@ -152,9 +131,9 @@ bool earlier(const std::string& a_time, const std::string& a_id, const std::stri
 void render_events(std::string& out, std::vector<const EventRow*> events, int depth,
                    const std::string& run_started) {
   std::stable_sort(events.begin(), events.end(), [](const EventRow* a, const EventRow* b) {
-    return epoch_us(a->created_at) < epoch_us(b->created_at);
+    return detail::epoch_us_or_zero(a->created_at) < detail::epoch_us_or_zero(b->created_at);
   });
-  const std::int64_t start = epoch_us(run_started);
+  const std::int64_t start = detail::epoch_us_or_zero(run_started);
   for (const EventRow* event : events) {
     std::string content = one_line(event->content);
     if (content.size() > 400) {
@@ -165,9 +144,11 @@ void render_events(std::string& out, std::vector<const EventRow*> events, int de
     const JsonObject attributes(event->attributes);
     std::string type = event->type;
     if (const auto kind = attributes.string("northstar_type")) type += "/" + one_line(*kind);
-    out += std::string(static_cast<std::size_t>(depth) * 2, ' ') + "> " + type + " +" +
-           format_fixed(static_cast<double>(epoch_us(event->created_at) - start) / 1000.0, 3) +
-           " ms " + content + "\n";
+    out +=
+        std::string(static_cast<std::size_t>(depth) * 2, ' ') + "> " + type + " +" +
+        format_fixed(
+            static_cast<double>(detail::epoch_us_or_zero(event->created_at) - start) / 1000.0, 3) +
+        " ms " + content + "\n";
   }
 }
 
@@ -180,7 +161,8 @@ void render_span(std::string& out, const SpanRow& span, int depth, const TreeInd
   if (span.iteration) append_part(line, "iteration=" + std::to_string(*span.iteration));
   if (const auto model = attributes.string("model")) append_part(line, "model=" + one_line(*model));
   append_part(line, tokens_text(attributes, "input_tokens", "output_tokens", "total_tokens"));
-  if (const auto cost = attributes.number("cost_usd")) append_part(line, "cost=$" + format_fixed(*cost, 6));
+  if (const auto cost = attributes.number("cost_usd"))
+    append_part(line, "cost=$" + format_fixed(*cost, 6));
   const auto events = index.span_events.find(span.id);
   append_part(line, event_counts(events == index.span_events.end() ? std::vector<const EventRow*>{}
                                                                    : events->second));
@@ -189,7 +171,9 @@ void render_span(std::string& out, const SpanRow& span, int depth, const TreeInd
 
 }  // namespace
 
-const SessionRow* Snapshot::find_session(std::string_view id) const { return find_row(sessions, id); }
+const SessionRow* Snapshot::find_session(std::string_view id) const {
+  return find_row(sessions, id);
+}
 const RunRow* Snapshot::find_run(std::string_view id) const { return find_row(runs, id); }
 const SpanRow* Snapshot::find_span(std::string_view id) const { return find_row(spans, id); }
 const EventRow* Snapshot::find_event(std::string_view id) const { return find_row(events, id); }
@@ -227,7 +211,8 @@ std::string render_tree(const Snapshot& snapshot, const TreeOptions& options) {
       index.run_events[event.run_id].push_back(&event);
     }
   }
-  for (const ScoreRow& score : snapshot.scores) index.scores_by_run[score.trace_id].push_back(&score);
+  for (const ScoreRow& score : snapshot.scores)
+    index.scores_by_run[score.trace_id].push_back(&score);
 
   std::vector<const RunRow*> runs;
   for (const RunRow& run : snapshot.runs) {
@@ -252,16 +237,18 @@ std::string render_tree(const Snapshot& snapshot, const TreeOptions& options) {
                        status_text(run->status, run->error) + " " +
                        duration_text(metadata, run->started_at, run->ended_at);
     append_part(line, tokens_text(metadata, "total_input_tokens", "total_output_tokens", nullptr));
-    if (const auto cost = metadata.number("cost_usd")) append_part(line, "cost=$" + format_fixed(*cost, 6));
+    if (const auto cost = metadata.number("cost_usd"))
+      append_part(line, "cost=$" + format_fixed(*cost, 6));
     const auto run_events = index.run_events.find(run->id);
-    append_part(line, event_counts(run_events == index.run_events.end()
-                                       ? std::vector<const EventRow*>{}
-                                       : run_events->second));
+    append_part(line,
+                event_counts(run_events == index.run_events.end() ? std::vector<const EventRow*>{}
+                                                                  : run_events->second));
     out += line + "\n";
 
     const auto spans_found = index.spans_by_run.find(run->id);
-    const std::vector<const SpanRow*> spans =
-        spans_found == index.spans_by_run.end() ? std::vector<const SpanRow*>{} : spans_found->second;
+    const std::vector<const SpanRow*> spans = spans_found == index.spans_by_run.end()
+                                                  ? std::vector<const SpanRow*>{}
+                                                  : spans_found->second;
     const auto total_events = index.run_event_totals.find(run->id);
     out += "  id=" + run->id + " session=" + run->session_id + " project=" + run->project_id +
            " started=" + one_line(run->started_at) + " spans=" + std::to_string(spans.size()) +

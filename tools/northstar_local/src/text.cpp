@@ -43,11 +43,21 @@ char32_t next_code_point(std::string_view s, std::size_t& pos) {
 
 bool is_js_whitespace(char32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: case 0xFEFF:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF: return true;
+    default: return cp >= 0x2000 && cp <= 0x200A;
   }
 }
 
@@ -93,7 +103,8 @@ std::string decode_utf8_lossy(std::string_view bytes) {
   out.reserve(bytes.size());
   std::size_t i = 0;
   if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xEF &&
-      static_cast<unsigned char>(bytes[1]) == 0xBB && static_cast<unsigned char>(bytes[2]) == 0xBF) {
+      static_cast<unsigned char>(bytes[1]) == 0xBB &&
+      static_cast<unsigned char>(bytes[2]) == 0xBF) {
     i = 3;
   }
   constexpr char32_t kReplacement = 0xFFFD;
@@ -373,6 +384,12 @@ bool is_array_index_key(std::string_view key, std::uint32_t* index) {
   if (value >= 4294967295ULL) return false;
   if (index != nullptr) *index = static_cast<std::uint32_t>(value);
   return true;
+}
+
+std::int64_t epoch_us_or_zero(std::string_view timestamp) {
+  const auto parsed = parse_iso_timestamp(timestamp);
+  const auto epoch = parsed ? timestamp_to_epoch_us(*parsed) : std::nullopt;
+  return epoch.value_or(0);
 }
 
 }  // namespace northstar_local::detail

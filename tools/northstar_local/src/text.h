@@ -38,8 +38,8 @@ int json_nesting_depth(std::string_view json);
 // ^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$ and `new Date(v)` is valid.
 struct IsoTimestamp {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  std::string fraction;     // digits after '.', possibly empty
-  int offset_minutes = 0;   // east of UTC
+  std::string fraction;    // digits after '.', possibly empty
+  int offset_minutes = 0;  // east of UTC
 };
 
 // Applies the edge function's isIsoDate(): the regex, then JavaScript Date validity (month 1-12,
@@ -51,6 +51,9 @@ std::optional<IsoTimestamp> parse_iso_timestamp(std::string_view text);
 // day past the end of the month, 24:00 with a non-zero remainder, offset beyond 15:59) even though
 // JavaScript accepted the value.
 std::optional<std::int64_t> timestamp_to_epoch_us(const IsoTimestamp& ts);
+
+// Microseconds since the epoch of a stored ISO timestamp; 0 when it does not parse.
+std::int64_t epoch_us_or_zero(std::string_view timestamp);
 
 // Formats microseconds since the epoch as YYYY-MM-DDTHH:MM:SS.ffffffZ.
 std::string format_epoch_us(std::int64_t epoch_us);
