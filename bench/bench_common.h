@@ -4,6 +4,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -64,5 +65,28 @@ void report_percentiles(benchmark::State& state, std::vector<double>& samples);
 
 // Busy-waits for `ns` nanoseconds (the pause between bursts; busy, as quill's benchmark does).
 void busy_wait_ns(std::int64_t ns);
+
+// The caller-side measurement of the exporting sinks: per iteration a burst of `kCallerBurst`
+// calls timed together (manual time = per-call time), then a busy pause of `kCallerPauseNs` so
+// the worker drains; percentiles over bursts.
+inline constexpr int kCallerBurst = 20;
+inline constexpr std::int64_t kCallerPauseNs = 50'000;
+template <typename Call>
+void run_caller_bursts(benchmark::State& state, Call&& call) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(state.max_iterations));
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < kCallerBurst; ++i) call();
+    const auto t1 = Clock::now();
+    const double per_call = std::chrono::duration<double>(t1 - t0).count() / kCallerBurst;
+    state.SetIterationTime(per_call);
+    samples.push_back(per_call * 1e9);
+    busy_wait_ns(kCallerPauseNs);
+  }
+  state.SetItemsProcessed(state.iterations() * kCallerBurst);
+  report_percentiles(state, samples);
+}
 
 }  // namespace dagstack_bench

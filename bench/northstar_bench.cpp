@@ -24,12 +24,8 @@
 namespace dl = dagstack::logger;
 namespace ns = dagstack::logger::northstar;
 using namespace dagstack_bench;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr int kBurst = 20;
-constexpr std::int64_t kPauseNs = 50'000;
 
 // Answers every batch with 200 {"accepted":true}, keeping nothing.
 class BlackholeTransport final : public ns::HttpTransport {
@@ -51,23 +47,6 @@ std::shared_ptr<ns::NorthStarSink> blackhole_sink(bool enabled) {
   return ns::make_northstar_sink(o);
 }
 
-template <typename Call>
-void run_bursts(benchmark::State& state, Call&& call) {
-  std::vector<double> samples;
-  samples.reserve(static_cast<std::size_t>(state.max_iterations));
-  for (auto _ : state) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < kBurst; ++i) call();
-    const auto t1 = Clock::now();
-    const double per_call = std::chrono::duration<double>(t1 - t0).count() / kBurst;
-    state.SetIterationTime(per_call);
-    samples.push_back(per_call * 1e9);
-    busy_wait_ns(kPauseNs);
-  }
-  state.SetItemsProcessed(state.iterations() * kBurst);
-  report_percentiles(state, samples);
-}
-
 void add_stats(benchmark::State& state, const ns::NorthStarSink& sink) {
   const ns::NorthStarStats s = sink.stats();
   state.counters["dropped"] = static_cast<double>(s.records_dropped);
@@ -82,7 +61,8 @@ void NorthStarEmit_direct(benchmark::State& state) {
   std::optional<dl::Span> run;
   run.emplace("bench-run");  // a real run, so the worker stitches real events
   const dl::InstrumentationScope scope{std::string(kLoggerName), "", {}};
-  const dl::Attribute attrs[] = {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}};
+  const dl::Attribute attrs[] = {
+      {"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}};
   dl::LogRecord record;
   record.time_unix_nano = 1729800000123456789ull;
   record.severity_number = dl::kSeverityInfo;
@@ -92,7 +72,7 @@ void NorthStarEmit_direct(benchmark::State& state) {
   record.trace_id = run->trace_id();
   record.span_id = run->span_id();
   record.trace_flags = 1;
-  run_bursts(state, [&] { sink->emit(record); });
+  run_caller_bursts(state, [&] { sink->emit(record); });
   run.reset();
   (void)sink->flush(std::chrono::seconds(30));
   add_stats(state, *sink);
@@ -107,7 +87,7 @@ void NorthStarLoggerCall(benchmark::State& state) {
   dl::Logger log = configure_dagstack({sink});
   std::optional<dl::Span> run;
   run.emplace("bench-run");
-  run_bursts(state, [&] { DAGSTACK_BENCH_INFO(log); });
+  run_caller_bursts(state, [&] { DAGSTACK_BENCH_INFO(log); });
   run.reset();
   (void)sink->flush(std::chrono::seconds(30));
   add_stats(state, *sink);
@@ -119,7 +99,8 @@ BENCHMARK(NorthStarLoggerCall)->UseManualTime()->Iterations(20000);
 // A disabled sink (no key / NORTHSTAR_ENABLED=false): emit is one branch.
 void NorthStarEmit_disabled(benchmark::State& state) {
   auto sink = blackhole_sink(false);
-  const dl::Attribute attrs[] = {{"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}};
+  const dl::Attribute attrs[] = {
+      {"user.id", 42}, {"http.route", "/api/orders"}, {"duration_ms", 12.5}};
   dl::LogRecord record;
   record.body = kBody;
   record.attributes = attrs;
@@ -185,7 +166,10 @@ void NorthStarEndToEnd_northstar_local(benchmark::State& state) {
   sink->close();
   server.stop();
 }
-BENCHMARK(NorthStarEndToEnd_northstar_local)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(NorthStarEndToEnd_northstar_local)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 #endif
 
 }  // namespace

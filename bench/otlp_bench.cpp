@@ -17,12 +17,8 @@
 namespace dl = dagstack::logger;
 namespace otlp = dagstack::logger::otlp;
 using namespace dagstack_bench;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr int kBurst = 20;
-constexpr std::int64_t kPauseNs = 50'000;
 
 // Answers every request 200 with an empty body, keeping nothing.
 class OkTransport final : public dl::http::HttpTransport {
@@ -93,23 +89,6 @@ void OtlpEncode_json(benchmark::State& state) {
 }
 BENCHMARK(OtlpEncode_json);
 
-template <typename Call>
-void run_bursts(benchmark::State& state, Call&& call) {
-  std::vector<double> samples;
-  samples.reserve(static_cast<std::size_t>(state.max_iterations));
-  for (auto _ : state) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < kBurst; ++i) call();
-    const auto t1 = Clock::now();
-    const double per_call = std::chrono::duration<double>(t1 - t0).count() / kBurst;
-    state.SetIterationTime(per_call);
-    samples.push_back(per_call * 1e9);
-    busy_wait_ns(kPauseNs);
-  }
-  state.SetItemsProcessed(state.iterations() * kBurst);
-  report_percentiles(state, samples);
-}
-
 void add_stats(benchmark::State& state, const otlp::OtlpSink& sink) {
   const otlp::OtlpStats s = sink.stats();
   state.counters["dropped"] = static_cast<double>(s.records_dropped);
@@ -120,7 +99,7 @@ void add_stats(benchmark::State& state, const otlp::OtlpSink& sink) {
 void OtlpEmit_direct(benchmark::State& state) {
   auto sink = ok_sink();
   Reference ref;
-  run_bursts(state, [&] { sink->emit(ref.record); });
+  run_caller_bursts(state, [&] { sink->emit(ref.record); });
   (void)sink->flush(std::chrono::seconds(30));
   add_stats(state, *sink);
   sink->close();
@@ -132,7 +111,7 @@ void OtlpLoggerCall(benchmark::State& state) {
   auto sink = ok_sink();
   dl::Logger log = configure_dagstack({sink});
   dl::ScopedContext ctx(reference_context());
-  run_bursts(state, [&] { DAGSTACK_BENCH_INFO(log); });
+  run_caller_bursts(state, [&] { DAGSTACK_BENCH_INFO(log); });
   (void)sink->flush(std::chrono::seconds(30));
   add_stats(state, *sink);
   configure_dagstack({});
