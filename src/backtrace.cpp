@@ -10,6 +10,7 @@
 #include "dagstack/logger/logger.h"
 #include "detail/backtrace.h"
 #include "detail/context_data.h"
+#include "detail/emit.h"
 #include "detail/internal_channel.h"
 #include "detail/node.h"
 
@@ -18,8 +19,6 @@ namespace detail {
 
 constinit thread_local std::uint64_t t_record_time_override = 0;
 
-void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
-                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc);
 
 namespace {
 

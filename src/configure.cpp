@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "dagstack/logger/config_error.h"
+#include "dagstack/logger/deferred.h"
 #include "dagstack/logger/logger.h"
 #include "detail/internal_channel.h"
 #include "detail/node.h"
@@ -109,6 +110,8 @@ void configure(const ConfigureOptions& options) {
 }
 
 FlushResult shutdown(std::chrono::milliseconds timeout) {
+  // Records still queued on the deferred path reach their sinks before those are flushed.
+  (void)flush_deferred(timeout);
   // The internal channel's own sinks go last, so that what flushing and closing the others
   // reports (undelivered records, abandoned queues) still reaches them (stderr by default).
   const SinkList internal = Logger::get(kInternalLoggerName).effective_sinks();

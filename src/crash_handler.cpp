@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "dagstack/logger/sink.h"
+#include "deferred/deferred_path.h"
 #include "detail/crash_handler.h"
 
 namespace dagstack::logger {
@@ -81,6 +82,8 @@ void put_number(unsigned long long v) noexcept {
 
 void drain(const char* what, int sig) noexcept {
   g_draining.fetch_add(1, std::memory_order_seq_cst);
+  // Records still in the deferred path's rings go first, through the sinks' emergency_emit().
+  deferred_emergency_drain();
   for (int phase = 0; phase <= 1; ++phase) {
     for (auto& slot : g_slots) {
       const std::uintptr_t v = slot.load(std::memory_order_acquire);

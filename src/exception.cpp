@@ -10,14 +10,13 @@
 
 #include "dagstack/logger/logger.h"
 #include "dagstack/logger/stacktrace.h"
+#include "detail/emit.h"
 #include "detail/exception_info.h"
 #include "detail/internal_channel.h"
 #include "detail/stacktrace.h"
 
 namespace dagstack::logger {
 namespace detail {
-void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
-                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc);
 
 namespace {
 

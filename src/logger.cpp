@@ -11,8 +11,11 @@
 
 #include "dagstack/logger/config_error.h"
 #include "dagstack/logger/configure.h"
+#include "dagstack/logger/deferred.h"
+#include "deferred/deferred_path.h"
 #include "detail/backtrace.h"
 #include "detail/context_data.h"
+#include "detail/emit.h"
 #include "detail/internal_channel.h"
 #include "detail/node.h"
 #include "detail/reclaim.h"
@@ -115,10 +118,11 @@ class AttrBuffer {
   std::vector<std::uint32_t> index_;  // 0 = empty, else position + 1; used once size_ >= kIndexFrom
 };
 
-const SinkList* find_override(const Node* node, const ContextData* data) noexcept {
+const std::shared_ptr<const SinkList>* find_override(const Node* node,
+                                                     const ContextData* data) noexcept {
   for (const Node* n = node; n != nullptr; n = n->parent.get()) {
     for (auto it = data->overrides.rbegin(); it != data->overrides.rend(); ++it) {
-      if (it->node.get() == n) return it->sinks.get();
+      if (it->node.get() == n) return &it->sinks;
     }
     // A node with its own sinks does not inherit its parent's (scoped or not).
     if (n->resolved.load(std::memory_order_acquire)->sinks_explicit) return nullptr;
@@ -142,7 +146,80 @@ void dispatch(const SinkList& sinks, const LogRecord& record) noexcept {
   }
 }
 
+// The baggage entries named by the settings, in the context's order; a few on the stack.
+class BaggageSelection {
+ public:
+  static constexpr std::size_t kInline = 8;
+  BaggageSelection(const ContextData* src, const Settings& settings) {
+    if (src == nullptr || src->baggage.empty() || settings.baggage_keys.empty()) return;
+    for (const auto& [k, v] : src->baggage) {
+      if (std::find(settings.baggage_keys.begin(), settings.baggage_keys.end(), k) ==
+          settings.baggage_keys.end()) {
+        continue;
+      }
+      if (size_ < kInline) {
+        inline_[size_++] = {k, v};
+        continue;
+      }
+      if (heap_.empty()) heap_.assign(inline_.begin(), inline_.end());
+      heap_.push_back({k, v});
+      ++size_;
+    }
+  }
+  std::span<const BaggageEntry> view() const noexcept {
+    return {heap_.empty() ? inline_.data() : heap_.data(), size_};
+  }
+
+ private:
+  std::array<BaggageEntry, kInline> inline_{};
+  std::size_t size_ = 0;
+  std::vector<BaggageEntry> heap_;
+};
+
 }  // namespace
+
+void finish_record(const CallSite& site) noexcept {
+  try {
+    const Resolved* r = site.resolved;
+    AttrBuffer buf;
+    for (const auto& a : site.attrs) buf.set(a);
+    for (const auto& a : site.node->bound_view) buf.set_if_absent(a);
+    for (const auto& b : site.baggage) buf.set_if_absent({b.key, AttrValue(b.value)});
+    if (site.loc != nullptr) {
+      buf.set_if_absent({"code.filepath", AttrValue(site.loc->file)});
+      buf.set_if_absent({"code.lineno", static_cast<std::int64_t>(site.loc->line)});
+      buf.set_if_absent({"code.function", AttrValue(site.loc->function)});
+    }
+
+    std::forward_list<Value> storage;
+    redact_attributes(std::span<Attribute>(buf.data(), buf.size()), *r->redaction, storage);
+
+    LogRecord record;
+    record.time_unix_nano = site.time_unix_nano;
+    record.severity_number = site.severity;
+    record.body = site.body;
+    record.attributes = std::span<const Attribute>(buf.data(), buf.size());
+    record.resource = r->resource.get();
+    record.instrumentation_scope = r->scope.get();
+    record.owners = &r->owners;
+    if (site.has_span) {
+      record.trace_id = site.trace_id;
+      record.span_id = site.span_id;
+      record.trace_flags = site.trace_flags;
+    }
+    if (site.emergency) {
+      for (const auto& sink : *site.sinks) {
+        if (sink && sink->supports_severity(record.severity_number)) {
+          (void)sink->emergency_emit(record);
+        }
+      }
+      return;
+    }
+    dispatch(*site.sinks, record);
+  } catch (...) {
+    counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
 
 // The shared emit path; `explicit_ctx` set means only that context is consulted.
 void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
@@ -154,19 +231,21 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     report_internal(kSeverityWarn, "severity_number out of range; clamped",
                     {{"severity.original", original}, {"severity.clamped", severity}});
   }
-  // Everything read from the published configuration stays valid until this section ends.
+  // Everything read from the published configuration stays valid until this section ends (and,
+  // on the deferred path, until the writer has finished the record: see deferred_path.h).
   const ReadSection section;
   const Resolved* r = node->resolved.load(std::memory_order_acquire);
   const Settings& settings = Registry::instance().settings();
   const ContextData* current = current_context_data();
   const ContextData* explicit_data = explicit_ctx ? explicit_ctx->data() : nullptr;
 
-  const SinkList* sinks = &r->sinks;
+  const std::shared_ptr<const SinkList>* override_sinks = nullptr;
   if (explicit_data != nullptr && !explicit_data->overrides.empty()) {
-    if (const SinkList* o = find_override(node, explicit_data)) sinks = o;
+    override_sinks = find_override(node, explicit_data);
   } else if (current != nullptr && !current->overrides.empty()) {
-    if (const SinkList* o = find_override(node, current)) sinks = o;
+    override_sinks = find_override(node, current);
   }
+  const SinkList* sinks = override_sinks != nullptr ? override_sinks->get() : &r->sinks;
   if (sinks->empty()) return;
   if (counters().shut_down.load(std::memory_order_relaxed)) note_emit_after_shutdown();
 
@@ -177,41 +256,26 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     trace_src = current;
   }
 
-  AttrBuffer buf;
-  for (const auto& a : attrs) buf.set(a);
-  for (const auto& a : node->bound_view) buf.set_if_absent(a);
-  if (trace_src != nullptr && !trace_src->baggage.empty()) {
-    for (const auto& [k, v] : trace_src->baggage) {
-      if (std::find(settings.baggage_keys.begin(), settings.baggage_keys.end(), k) !=
-          settings.baggage_keys.end()) {
-        buf.set_if_absent({k, AttrValue(v)});
-      }
-    }
-  }
-  if (settings.include_code_location && loc != nullptr && loc->line != 0) {
-    buf.set_if_absent({"code.filepath", AttrValue(loc->file)});
-    buf.set_if_absent({"code.lineno", static_cast<std::int64_t>(loc->line)});
-    buf.set_if_absent({"code.function", AttrValue(loc->function)});
-  }
-
-  std::forward_list<Value> storage;
-  redact_attributes(std::span<Attribute>(buf.data(), buf.size()), *r->redaction, storage);
-
-  LogRecord record;
-  record.time_unix_nano = t_record_time_override != 0 ? t_record_time_override  // backtrace
-                                                      : settings.clock->now_unix_nano();
-  record.severity_number = severity;
-  record.body = body;
-  record.attributes = std::span<const Attribute>(buf.data(), buf.size());
-  record.resource = r->resource.get();
-  record.instrumentation_scope = r->scope.get();
-  record.owners = &r->owners;
+  const BaggageSelection baggage(trace_src, settings);
+  CallSite site;
+  site.node = node;
+  site.resolved = r;
+  site.sinks = sinks;
+  site.severity = severity;
+  site.time_unix_nano = t_record_time_override != 0 ? t_record_time_override  // backtrace
+                                                    : settings.clock->now_unix_nano();
+  site.body = body;
+  site.attrs = attrs;
+  site.baggage = baggage.view();
+  if (settings.include_code_location && loc != nullptr && loc->line != 0) site.loc = loc;
   if (trace_src != nullptr && trace_src->has_span()) {
-    record.trace_id = trace_src->trace_id;
-    record.span_id = trace_src->span_id;
-    record.trace_flags = trace_src->trace_flags;
+    site.has_span = true;
+    site.trace_id = trace_src->trace_id;
+    site.span_id = trace_src->span_id;
+    site.trace_flags = trace_src->trace_flags;
   }
-  dispatch(*sinks, record);
+  if (deferred_active() && deferred_enqueue(site, override_sinks)) return;
+  finish_record(site);
 }
 
 }  // namespace detail
@@ -396,6 +460,7 @@ FlushResult aggregate(const SinkList& sinks, const std::function<FlushResult(Sin
 }  // namespace
 
 FlushResult Logger::flush(std::chrono::milliseconds timeout) const {
+  (void)flush_deferred(timeout);  // records still queued on the deferred path first
   return aggregate(effective_sinks(), [timeout](Sink& s) { return s.flush(timeout); });
 }
 

@@ -8,6 +8,8 @@
 
 #include <thread>
 
+#include "deferred/deferred_path.h"
+
 namespace dagstack::logger::detail {
 
 std::atomic<bool> g_asymmetric_barrier{false};
@@ -123,6 +125,8 @@ bool synchronize(std::chrono::milliseconds timeout) noexcept {
       std::this_thread::sleep_for(std::chrono::microseconds(spins < 256 ? 50 : 1000));
     }
   }
+  // Records queued on the deferred path still point into what the caller is about to release.
+  if (complete) complete = deferred_drain(deadline);
   (complete ? g_completed : g_abandoned).fetch_add(1, std::memory_order_relaxed);
   return complete;
 }

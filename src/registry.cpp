@@ -11,6 +11,7 @@
 #include "dagstack/logger/configure.h"
 #include "dagstack/logger/redaction_config.h"
 #include "dagstack/logger/sinks/console_sink.h"
+#include "deferred/deferred_path.h"
 #include "detail/internal_channel.h"
 #include "detail/reclaim.h"
 
@@ -87,6 +88,7 @@ Registry& Registry::instance() {
                        auto& reg = Registry::instance();
                        new (&reg.deferred_mutex_) std::mutex();
                        reclaim_after_fork_child();
+                       deferred_after_fork_child();
                        reg.mutex_.unlock();
                      });
     return r;

@@ -10,6 +10,7 @@
 #include "dagstack/logger/context.h"
 #include "dagstack/logger/conventions.h"
 #include "dagstack/logger/crash_handler.h"
+#include "dagstack/logger/deferred.h"
 #include "dagstack/logger/environment.h"
 #include "dagstack/logger/jsonl_reader.h"
 #include "dagstack/logger/log_record.h"

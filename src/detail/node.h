@@ -42,7 +42,7 @@ struct OwnedAttribute {
 // Objects replaced under the registry lock, released after the next grace period.
 using RetiredList = std::vector<std::shared_ptr<const void>>;
 
-struct Node {
+struct Node : std::enable_shared_from_this<Node> {
   Node() = default;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

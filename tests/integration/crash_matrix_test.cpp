@@ -1,8 +1,9 @@
 // The crash matrix (issue 11): real child processes die by abort(), a real SIGSEGV, an uncaught
 // exception (std::terminate), _Exit or SIGKILL from the parent, logging through the default
-// (write-through) FileSink or AsyncSink(FileSink). Every record whose emit() returned must be on
-// disk, except after _Exit/SIGKILL behind an AsyncSink, where at most the queue's content may be
-// lost (counted and printed). A restart on the same file never appends to a torn line.
+// (write-through) FileSink, AsyncSink(FileSink) or FileSink behind the deferred path. Every
+// record whose emit() returned must be on disk, except after _Exit/SIGKILL behind an AsyncSink or
+// the deferred path, where at most the queue's (ring's) content may be lost (counted and printed).
+// A restart on the same file never appends to a torn line.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -30,7 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 enum class Death { kAbort, kSegv, kTerminate, kExit, kKill };
-enum class Setup { kFile, kAsyncFile };
+enum class Setup { kFile, kAsyncFile, kDeferredFile };
 
 const char* death_name(Death d) {
   switch (d) {
@@ -78,6 +79,7 @@ void child(const std::string& path, Setup setup, Death how, Shared* shared) {
   dl::ConfigureOptions o;
   o.sinks = dl::SinkList{sink};
   dl::configure(o);
+  if (setup == Setup::kDeferredFile) dl::start_deferred();  // 64 KiB ring
   auto log = dl::Logger::get("crash.child");
   const long n = how == Death::kKill ? 1L << 40 : kRecords;
   for (long i = 0; i < n; ++i) {
@@ -171,13 +173,17 @@ void run_cell(Setup setup, Death how) {
   long missing = 0;
   for (long i = 0; i < returned; ++i) missing += c.seqs.count(i) == 0 ? 1 : 0;
   std::printf("[ loss ] %-10s x %-16s emits returned %ld, on disk %zu, lost %ld, torn lines %ld\n",
-              setup == Setup::kFile ? "FileSink" : "Async(File)", death_name(how), returned,
-              c.seqs.size(), missing, c.torn);
+              setup == Setup::kFile        ? "FileSink"
+              : setup == Setup::kAsyncFile ? "Async(File)"
+                                           : "Deferred(File)",
+              death_name(how), returned, c.seqs.size(), missing, c.torn);
   EXPECT_TRUE(c.restart_seen) << "the record after the restart is not a whole line";
   EXPECT_EQ(c.duplicates, 0);
-  const bool may_lose = setup == Setup::kAsyncFile && (how == Death::kExit || how == Death::kKill);
+  const bool may_lose = setup != Setup::kFile && (how == Death::kExit || how == Death::kKill);
   if (may_lose) {
-    EXPECT_LE(static_cast<std::size_t>(missing), kQueue + kBatch);
+    // What the queue (or the ring: 64 KiB of entries of more than 100 bytes) held.
+    EXPECT_LE(static_cast<std::size_t>(missing),
+              setup == Setup::kAsyncFile ? kQueue + kBatch : std::size_t{65536 / 100});
     EXPECT_LE(c.torn, 1);
   } else {
     EXPECT_EQ(missing, 0) << "records whose emit returned are missing from the file";
@@ -201,6 +207,11 @@ CRASH_CELL(AsyncFile, Segv)
 CRASH_CELL(AsyncFile, Terminate)
 CRASH_CELL(AsyncFile, Exit)
 CRASH_CELL(AsyncFile, Kill)
+CRASH_CELL(DeferredFile, Abort)
+CRASH_CELL(DeferredFile, Segv)
+CRASH_CELL(DeferredFile, Terminate)
+CRASH_CELL(DeferredFile, Exit)
+CRASH_CELL(DeferredFile, Kill)
 
 // A file left with a torn last line (a writer killed mid-record) is repaired on open: the next
 // record starts on a new line, the fragment stays alone on its line, and it is counted.

@@ -1,0 +1,115 @@
+// byte_ring.h: a single-producer single-consumer ring of variable-sized, 8-byte aligned entries.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+
+namespace dagstack::logger::detail {
+
+// The header of every entry: its size in bytes (header included, a multiple of 8), its kind and
+// the record's time (the writer merges rings by it without decoding the entry).
+struct EntryHeader {
+  std::uint32_t size;
+  std::uint32_t kind;
+  std::uint64_t time;
+};
+static_assert(sizeof(EntryHeader) == 16);
+
+enum EntryKind : std::uint32_t {
+  kEntryInline = 1,  // the record follows the header
+  kEntryHeap = 2,    // a pointer to a heap block holding the record follows the header
+  kEntryWrap = 3,    // padding to the end of the buffer; the next entry starts at offset 0
+};
+
+// ByteRing
+//
+// One producer thread reserves and commits entries; one consumer thread peeks and pops them, in
+// order. Positions grow without wrapping (64 bits); offsets are positions modulo the capacity.
+// An entry never straddles the end: a wrap entry pads to the end instead. Thread-safe for one
+// producer and one consumer at a time.
+class ByteRing {
+ public:
+  // `capacity` must be a power of two of at least 64 bytes.
+  explicit ByteRing(std::size_t capacity)
+      : buffer_(static_cast<std::byte*>(::operator new (capacity, std::align_val_t{64}))),
+        capacity_(capacity),
+        mask_(capacity - 1) {}
+  ~ByteRing() { ::operator delete (buffer_, std::align_val_t{64}); }
+  ByteRing(const ByteRing&) = delete;
+  ByteRing& operator=(const ByteRing&) = delete;
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  // The largest entry reserve() accepts.
+  std::size_t max_entry() const noexcept { return capacity_ / 2; }
+
+  // Producer: `n` contiguous bytes (a multiple of 8, at most max_entry()), or nullptr when the
+  // ring has no room now. The entry becomes visible with commit().
+  std::byte* reserve(std::size_t n) noexcept {
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    const std::size_t offset = static_cast<std::size_t>(head & mask_);
+    const std::size_t to_end = capacity_ - offset;
+    const std::size_t need = n <= to_end ? n : to_end + n;
+    if (head + need - cached_tail_ > capacity_) {
+      cached_tail_ = tail_.load(std::memory_order_acquire);
+      if (head + need - cached_tail_ > capacity_) return nullptr;
+    }
+    if (n <= to_end) {
+      skip_ = 0;
+      return buffer_ + offset;
+    }
+    const EntryHeader wrap{static_cast<std::uint32_t>(to_end), kEntryWrap, 0};
+    std::memcpy(buffer_ + offset, &wrap, sizeof wrap);
+    skip_ = to_end;
+    return buffer_;
+  }
+  // Producer: publishes the entry of `n` bytes returned by the last reserve().
+  void commit(std::size_t n) noexcept {
+    head_.store(head_.load(std::memory_order_relaxed) + skip_ + n, std::memory_order_release);
+  }
+  // Producer: bytes in use, as far as the producer knows (never less than the truth).
+  std::size_t used_estimate() const noexcept {
+    return static_cast<std::size_t>(head_.load(std::memory_order_relaxed) - cached_tail_);
+  }
+
+  // Consumer: the next entry's header (wrap entries are skipped), or nullptr when empty.
+  const EntryHeader* peek() noexcept {
+    for (;;) {
+      if (tail_local_ == cached_head_) {
+        cached_head_ = head_.load(std::memory_order_acquire);
+        if (tail_local_ == cached_head_) return nullptr;
+      }
+      const auto* h = reinterpret_cast<const EntryHeader*>(buffer_ + (tail_local_ & mask_));
+      if (h->kind != kEntryWrap) return h;
+      tail_local_ += h->size;
+      tail_.store(tail_local_, std::memory_order_release);
+    }
+  }
+  // Consumer: releases the entry returned by peek().
+  void pop(const EntryHeader* h) noexcept {
+    tail_local_ += h->size;
+    tail_.store(tail_local_, std::memory_order_release);
+  }
+
+  // Any thread: the producer's and the consumer's positions.
+  std::uint64_t head() const noexcept { return head_.load(std::memory_order_acquire); }
+  std::uint64_t tail() const noexcept { return tail_.load(std::memory_order_acquire); }
+
+ private:
+  std::byte* const buffer_;
+  const std::size_t capacity_;
+  const std::size_t mask_;
+  // Producer's line.
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+  std::uint64_t cached_tail_ = 0;
+  std::size_t skip_ = 0;
+  // Consumer's line.
+  alignas(64) std::atomic<std::uint64_t> tail_{0};
+  std::uint64_t tail_local_ = 0;
+  std::uint64_t cached_head_ = 0;
+};
+
+}  // namespace dagstack::logger::detail

@@ -1,0 +1,821 @@
+// deferred.cpp: the deferred caller path (deferred.h): per-thread rings filled by log calls, and
+// the writer thread that merges them by time and finishes each record (deferred_path.h).
+#include "dagstack/logger/deferred.h"
+
+#include <sched.h>
+#include <time.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dagstack/logger/config_error.h"
+#include "deferred/byte_ring.h"
+#include "deferred/deferred_path.h"
+#include "detail/internal_channel.h"
+#include "detail/node.h"
+#include "detail/reclaim.h"
+
+namespace dagstack::logger {
+namespace detail {
+
+std::atomic<bool> g_deferred_running{false};
+constinit thread_local bool tl_deferred_writer = false;
+
+namespace {
+
+constexpr std::size_t kMinRingBytes = 4 * 1024;
+constexpr std::size_t kMaxRingBytes = 64u * 1024 * 1024;
+constexpr std::size_t kPassRecords = 4096;  // records finished between two looks at the state
+constexpr auto kParkAfter = std::chrono::milliseconds(100);
+constexpr auto kParkedPoll = std::chrono::milliseconds(50);
+
+// A counter with one writing thread: a plain load and store, no read-modify-write.
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// One logging thread's ring and counters. The producer counters are written by that thread only,
+// `written` by the writer only.
+struct ThreadRing {
+  explicit ThreadRing(std::size_t capacity) : ring(capacity) {}
+  ByteRing ring;
+  std::atomic<bool> orphaned{false};  // the thread ended; released once empty
+  std::atomic<std::uint64_t> enqueued{0};
+  std::atomic<std::uint64_t> dropped{0};
+  std::atomic<std::uint64_t> blocked{0};
+  std::atomic<std::uint64_t> synchronous{0};
+  std::atomic<std::uint64_t> large{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> written{0};
+};
+
+// Rings, the writer and the counters of released rings. Leaked on purpose: threads may log
+// during static destruction.
+struct State {
+  std::mutex rings_mutex;
+  std::vector<ThreadRing*> rings;  // guarded by rings_mutex
+  std::atomic<std::uint64_t> rings_version{0};
+  DeferredStats released;           // counters of released rings; guarded by rings_mutex
+  std::uint64_t rings_created = 0;  // guarded by rings_mutex
+
+  std::mutex control_mutex;  // start/stop
+  std::mutex mutex;          // the writer's sleep and the flush waits
+  std::condition_variable wake_cv;
+  std::condition_variable done_cv;
+  bool wake = false;              // guarded by mutex
+  std::atomic<bool> stop{false};  // written under mutex
+  std::chrono::steady_clock::time_point stop_deadline;
+  std::thread thread;
+  std::atomic<bool> alive{false};   // the writer thread exists
+  std::atomic<bool> parked{false};  // the writer sleeps for long: the next record wakes it
+  std::atomic<int> flush_waiters{0};
+  std::atomic<std::size_t> ring_bytes{64 * 1024};
+  std::atomic<bool> drop_when_full{false};
+  std::chrono::microseconds max_delay{1000};
+  std::atomic<bool> crash_stop{false};
+  std::atomic<bool> crash_parked{false};
+  std::atomic<const EntryHeader*> current{nullptr};  // the entry being finished (crash drain)
+  bool atexit_registered = false;                    // guarded by control_mutex
+};
+
+State& state() noexcept {
+  static State* s = new State();
+  return *s;
+}
+
+// Frees a thread's ring reference when the thread ends (the writer releases the ring).
+constinit thread_local ThreadRing* tl_ring = nullptr;
+struct RingOwner {
+  ThreadRing* ring = nullptr;
+  ~RingOwner() {
+    if (ring != nullptr) ring->orphaned.store(true, std::memory_order_release);
+    tl_ring = nullptr;
+  }
+};
+
+ThreadRing* acquire_ring() noexcept {
+  State& s = state();
+  std::size_t bytes = s.ring_bytes.load(std::memory_order_relaxed);
+  auto* r = new (std::nothrow) ThreadRing(bytes);
+  if (r == nullptr) return nullptr;
+  try {
+    std::lock_guard<std::mutex> lock(s.rings_mutex);
+    s.rings.push_back(r);
+    ++s.rings_created;
+    s.rings_version.fetch_add(1, std::memory_order_release);
+  } catch (...) {
+    delete r;
+    return nullptr;
+  }
+  static thread_local RingOwner owner;
+  owner.ring = r;
+  tl_ring = r;
+  return r;
+}
+
+void wake_writer() noexcept {
+  State& s = state();
+  try {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.wake = true;
+  } catch (...) {
+  }
+  s.wake_cv.notify_one();
+}
+
+// ---- encoding ----
+
+// The fixed part of a queued call site.
+struct SiteHead {
+  const Node* node;
+  const Resolved* resolved;
+  const SinkList* sinks;
+  SourceLocation loc;
+  TraceId trace_id;
+  SpanId span_id;
+  std::int32_t severity;
+  std::uint32_t n_attrs;
+  std::uint32_t n_baggage;
+  std::uint8_t trace_flags;
+  std::uint8_t flags;
+};
+static_assert(std::is_trivially_copyable_v<SiteHead>);
+constexpr std::uint8_t kHasSpan = 1;
+constexpr std::uint8_t kHasLoc = 2;
+constexpr std::uint8_t kOwnsSinks = 4;
+constexpr std::uint8_t kOwnsNode = 8;
+
+using SinksRef = std::shared_ptr<const SinkList>;
+using NodeRef = std::shared_ptr<const Node>;
+
+constexpr std::size_t round8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
+constexpr std::size_t kHeadBytes = round8(sizeof(SiteHead));
+
+std::size_t value_bytes(const AttrValue& v) noexcept {
+  switch (v.kind()) {
+    case AttrValue::Kind::kNull: return 1;
+    case AttrValue::Kind::kBool: return 2;
+    case AttrValue::Kind::kString: return 1 + 4 + v.as_string().size();
+    default:  // int, uint, double: 8 bytes; a nested value: a pointer
+      return 1 + 8;
+  }
+}
+
+// A cursor writing unaligned fields.
+struct Out {
+  std::byte* p;
+  template <typename T>
+  void put(const T& v) noexcept {
+    std::memcpy(p, &v, sizeof v);
+    p += sizeof v;
+  }
+  void put_string(std::string_view s) noexcept {
+    put(static_cast<std::uint32_t>(s.size()));
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  // `owned` supplies the heap copies of nested values, in order.
+  void put_value(const AttrValue& v, Value* const*& owned) noexcept {
+    put(static_cast<std::uint8_t>(v.kind()));
+    switch (v.kind()) {
+      case AttrValue::Kind::kNull: break;
+      case AttrValue::Kind::kBool: put(static_cast<std::uint8_t>(v.as_bool() ? 1 : 0)); break;
+      case AttrValue::Kind::kInt: put(v.as_int()); break;
+      case AttrValue::Kind::kUint: put(v.as_uint()); break;
+      case AttrValue::Kind::kDouble: put(v.as_double()); break;
+      case AttrValue::Kind::kString: put_string(v.as_string()); break;
+      case AttrValue::Kind::kValue: put(*owned++); break;
+    }
+  }
+};
+
+// A cursor reading what Out wrote.
+struct In {
+  const std::byte* p;
+  template <typename T>
+  T get() noexcept {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    p += sizeof v;
+    return v;
+  }
+  std::string_view get_string() noexcept {
+    const auto n = get<std::uint32_t>();
+    const std::string_view s(reinterpret_cast<const char*>(p), n);
+    p += n;
+    return s;
+  }
+  AttrValue get_value(std::vector<Value*>& owned) noexcept {
+    switch (static_cast<AttrValue::Kind>(get<std::uint8_t>())) {
+      case AttrValue::Kind::kNull: return AttrValue();
+      case AttrValue::Kind::kBool: return AttrValue(get<std::uint8_t>() != 0);
+      case AttrValue::Kind::kInt: return AttrValue(get<std::int64_t>());
+      case AttrValue::Kind::kUint: return AttrValue(get<std::uint64_t>());
+      case AttrValue::Kind::kDouble: return AttrValue(get<double>());
+      case AttrValue::Kind::kString: return AttrValue(get_string());
+      case AttrValue::Kind::kValue: {
+        Value* v = get<Value*>();
+        owned.push_back(v);
+        return AttrValue(*v);
+      }
+    }
+    return AttrValue();
+  }
+};
+
+// The heap copies of a call's nested values, made before anything is reserved. Reused per thread.
+struct NestedCopies {
+  std::vector<Value*> values;
+  ~NestedCopies() { release(); }
+  void release() noexcept {
+    for (Value* v : values) delete v;
+    values.clear();
+  }
+  // False (nothing kept) when a copy could not be made.
+  bool copy(const AttrValue& v) noexcept {
+    if (v.kind() != AttrValue::Kind::kValue) return true;
+    try {
+      values.push_back(nullptr);
+      values.back() = new Value(v.as_value());
+      return true;
+    } catch (...) {
+      if (!values.empty() && values.back() == nullptr) values.pop_back();
+      release();
+      return false;
+    }
+  }
+};
+
+std::size_t site_bytes(const CallSite& site, bool owns_sinks, bool owns_node) noexcept {
+  std::size_t n = sizeof(EntryHeader) + kHeadBytes;
+  if (owns_sinks) n += sizeof(SinksRef);
+  if (owns_node) n += sizeof(NodeRef);
+  n += value_bytes(site.body);
+  for (const auto& a : site.attrs) n += 4 + a.key.size() + value_bytes(a.value);
+  for (const auto& b : site.baggage) n += 4 + b.key.size() + 4 + b.value.size();
+  return round8(n);
+}
+
+// Writes the call site after its header at `out` (an 8-aligned block of site_bytes()).
+void write_site(std::byte* out, const CallSite& site, const SinksRef* sinks_ref,
+                const Node* node_for_ref, const NestedCopies* nested) noexcept {
+  SiteHead head{};
+  head.node = site.node;
+  head.resolved = site.resolved;
+  head.sinks = site.sinks;
+  if (site.loc != nullptr) {
+    head.loc = *site.loc;
+    head.flags |= kHasLoc;
+  }
+  if (site.has_span) {
+    head.trace_id = site.trace_id;
+    head.span_id = site.span_id;
+    head.trace_flags = site.trace_flags;
+    head.flags |= kHasSpan;
+  }
+  head.severity = site.severity;
+  head.n_attrs = static_cast<std::uint32_t>(site.attrs.size());
+  head.n_baggage = static_cast<std::uint32_t>(site.baggage.size());
+  std::byte* p = out;
+  if (sinks_ref != nullptr) head.flags |= kOwnsSinks;
+  if (node_for_ref != nullptr) head.flags |= kOwnsNode;
+  std::memcpy(p, &head, sizeof head);
+  p += kHeadBytes;
+  if (sinks_ref != nullptr) {
+    new (p) SinksRef(*sinks_ref);
+    p += sizeof(SinksRef);
+  }
+  if (node_for_ref != nullptr) {
+    new (p) NodeRef(node_for_ref->shared_from_this());
+    p += sizeof(NodeRef);
+  }
+  Value* const* owned = nested != nullptr ? nested->values.data() : nullptr;
+  Out o{p};
+  o.put_value(site.body, owned);
+  for (const auto& a : site.attrs) {
+    o.put_string(a.key);
+    o.put_value(a.value, owned);
+  }
+  for (const auto& b : site.baggage) {
+    o.put_string(b.key);
+    o.put_string(b.value);
+  }
+}
+
+// The writer's reusable decoding space.
+struct Decoded {
+  std::vector<Attribute> attrs;
+  std::vector<BaggageEntry> baggage;
+  std::vector<Value*> owned;
+};
+
+// Finishes the record of entry `h` (emergency: through the sinks' emergency_emit) and releases
+// what the entry owns.
+void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
+  const std::byte* block = reinterpret_cast<const std::byte*>(h + 1);
+  std::byte* heap = nullptr;
+  if (h->kind == kEntryHeap) {
+    std::memcpy(&heap, block, sizeof heap);
+    block = heap;
+  }
+  SiteHead head;
+  std::memcpy(&head, block, sizeof head);
+  std::byte* p = const_cast<std::byte*>(block) + kHeadBytes;
+  SinksRef* sinks_ref = nullptr;
+  NodeRef* node_ref = nullptr;
+  if ((head.flags & kOwnsSinks) != 0) {
+    sinks_ref = std::launder(reinterpret_cast<SinksRef*>(p));
+    p += sizeof(SinksRef);
+  }
+  if ((head.flags & kOwnsNode) != 0) {
+    node_ref = std::launder(reinterpret_cast<NodeRef*>(p));
+    p += sizeof(NodeRef);
+  }
+  d.owned.clear();
+  d.attrs.clear();
+  d.baggage.clear();
+  In in{p};
+  CallSite site;
+  site.body = in.get_value(d.owned);
+  try {
+    d.attrs.reserve(head.n_attrs);
+    d.baggage.reserve(head.n_baggage);
+    for (std::uint32_t i = 0; i < head.n_attrs; ++i) {
+      const std::string_view key = in.get_string();
+      d.attrs.emplace_back(key, in.get_value(d.owned));
+    }
+    for (std::uint32_t i = 0; i < head.n_baggage; ++i) {
+      const std::string_view key = in.get_string();
+      d.baggage.push_back({key, in.get_string()});
+    }
+    site.node = head.node;
+    site.resolved = head.resolved;
+    site.sinks = sinks_ref != nullptr ? sinks_ref->get() : head.sinks;
+    site.severity = head.severity;
+    site.time_unix_nano = h->time;
+    site.attrs = AttributeSpan(std::span<const Attribute>(d.attrs));
+    site.baggage = d.baggage;
+    site.loc = (head.flags & kHasLoc) != 0 ? &head.loc : nullptr;
+    if ((head.flags & kHasSpan) != 0) {
+      site.has_span = true;
+      site.trace_id = head.trace_id;
+      site.span_id = head.span_id;
+      site.trace_flags = head.trace_flags;
+    }
+    site.emergency = emergency;
+    finish_record(site);
+  } catch (...) {
+    counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (emergency) return;  // the process is dying: no destructor that may take a lock
+  for (Value* v : d.owned) delete v;
+  if (sinks_ref != nullptr) sinks_ref->~SinksRef();
+  if (node_ref != nullptr) node_ref->~NodeRef();
+  if (heap != nullptr) ::operator delete(heap);
+}
+
+// Releases what a never-finished entry owns (stop() past its deadline).
+void discard_entry(const EntryHeader* h) noexcept {
+  Decoded d;
+  const std::byte* block = reinterpret_cast<const std::byte*>(h + 1);
+  std::byte* heap = nullptr;
+  if (h->kind == kEntryHeap) {
+    std::memcpy(&heap, block, sizeof heap);
+    block = heap;
+  }
+  SiteHead head;
+  std::memcpy(&head, block, sizeof head);
+  std::byte* p = const_cast<std::byte*>(block) + kHeadBytes;
+  if ((head.flags & kOwnsSinks) != 0) {
+    std::launder(reinterpret_cast<SinksRef*>(p))->~SinksRef();
+    p += sizeof(SinksRef);
+  }
+  if ((head.flags & kOwnsNode) != 0) {
+    std::launder(reinterpret_cast<NodeRef*>(p))->~NodeRef();
+    p += sizeof(NodeRef);
+  }
+  In in{p};
+  (void)in.get_value(d.owned);
+  for (std::uint32_t i = 0; i < head.n_attrs; ++i) {
+    (void)in.get_string();
+    (void)in.get_value(d.owned);
+  }
+  for (Value* v : d.owned) delete v;
+  if (heap != nullptr) ::operator delete(heap);
+}
+
+// ---- the writer ----
+
+struct Active {
+  ThreadRing* ring;
+  const EntryHeader* next;
+};
+
+// Moves the counters of `r` into the released totals and frees it (rings_mutex held).
+void release_ring_locked(State& s, ThreadRing* r) {
+  s.released.enqueued += r->enqueued.load(std::memory_order_relaxed);
+  s.released.written += r->written.load(std::memory_order_relaxed);
+  s.released.dropped += r->dropped.load(std::memory_order_relaxed);
+  s.released.blocked += r->blocked.load(std::memory_order_relaxed);
+  s.released.synchronous += r->synchronous.load(std::memory_order_relaxed);
+  s.released.large += r->large.load(std::memory_order_relaxed);
+  s.released.errors += r->errors.load(std::memory_order_relaxed);
+  ++s.released.rings_released;
+  delete r;
+}
+
+void writer_main() {
+  State& s = state();
+  tl_deferred_writer = true;
+  std::vector<ThreadRing*> rings;
+  std::uint64_t version = ~std::uint64_t{0};
+  std::vector<Active> active;
+  Decoded decoded;
+  auto last_work = std::chrono::steady_clock::now();
+  for (;;) {
+    if (s.crash_stop.load(std::memory_order_acquire)) {
+      s.crash_parked.store(true, std::memory_order_release);
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    const std::uint64_t v = s.rings_version.load(std::memory_order_acquire);
+    if (v != version) {
+      std::lock_guard<std::mutex> lock(s.rings_mutex);
+      rings = s.rings;
+      version = s.rings_version.load(std::memory_order_relaxed);
+    }
+    active.clear();
+    for (ThreadRing* r : rings) {
+      if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h});
+    }
+    std::size_t done = 0;
+    while (!active.empty() && done < kPassRecords) {
+      // Records of different threads are merged by time; each thread's own order is kept.
+      std::size_t best = 0;
+      for (std::size_t i = 1; i < active.size(); ++i) {
+        if (active[i].next->time < active[best].next->time) best = i;
+      }
+      Active& a = active[best];
+      s.current.store(a.next, std::memory_order_relaxed);
+      finish_entry(a.next, decoded, false);
+      s.current.store(nullptr, std::memory_order_relaxed);
+      a.ring->ring.pop(a.next);
+      bump(a.ring->written);
+      ++done;
+      a.next = a.ring->ring.peek();
+      if (a.next == nullptr) {
+        a = active.back();
+        active.pop_back();
+      }
+      if (s.crash_stop.load(std::memory_order_relaxed)) break;
+    }
+    if (done != 0) {
+      last_work = std::chrono::steady_clock::now();
+      if (s.flush_waiters.load(std::memory_order_acquire) > 0) {
+        { std::lock_guard<std::mutex> lock(s.mutex); }
+        s.done_cv.notify_all();
+      }
+      if (s.stop.load(std::memory_order_acquire) &&
+          std::chrono::steady_clock::now() >= s.stop_deadline) {
+        break;
+      }
+      continue;
+    }
+    // Nothing queued: release the rings of ended threads, then sleep.
+    {
+      bool any = false;
+      for (ThreadRing* r : rings) any = any || r->orphaned.load(std::memory_order_acquire);
+      std::unique_lock<std::mutex> lock(s.rings_mutex, std::defer_lock);
+      if (any) lock.lock();
+      // A flush registers as a waiter before it looks at the rings (under this mutex).
+      if (any && s.flush_waiters.load(std::memory_order_acquire) == 0) {
+        auto& all = s.rings;
+        for (auto it = all.begin(); it != all.end();) {
+          ThreadRing* r = *it;
+          if (r->orphaned.load(std::memory_order_acquire) && r->ring.head() == r->ring.tail()) {
+            it = all.erase(it);
+            release_ring_locked(s, r);
+          } else {
+            ++it;
+          }
+        }
+        s.rings_version.fetch_add(1, std::memory_order_release);
+        rings = s.rings;
+        version = s.rings_version.load(std::memory_order_relaxed);
+      }
+    }
+    std::unique_lock<std::mutex> lock(s.mutex);
+    if (s.stop.load(std::memory_order_relaxed)) break;
+    if (!s.wake) {
+      const bool park = std::chrono::steady_clock::now() - last_work > kParkAfter;
+      if (park) s.parked.store(true, std::memory_order_seq_cst);
+      s.wake_cv.wait_for(lock, park ? std::chrono::microseconds(kParkedPoll) : s.max_delay,
+                         [&] { return s.wake || s.stop.load(std::memory_order_relaxed); });
+      s.parked.store(false, std::memory_order_relaxed);
+    }
+    s.wake = false;
+  }
+  // Stopping: what is still queued past the deadline is discarded and counted.
+  std::uint64_t discarded = 0;
+  {
+    std::lock_guard<std::mutex> lock(s.rings_mutex);
+    rings = s.rings;
+  }
+  for (ThreadRing* r : rings) {
+    while (const EntryHeader* h = r->ring.peek()) {
+      discard_entry(h);
+      r->ring.pop(h);
+      bump(r->dropped);
+      ++discarded;
+    }
+  }
+  if (discarded != 0) {
+    tl_deferred_writer = false;
+    report_internal(kSeverityError, "deferred path stopped with records still queued",
+                    {{"records.dropped", static_cast<std::int64_t>(discarded)}});
+  }
+}
+
+void stop_at_exit() { (void)dagstack::logger::stop_deferred(std::chrono::milliseconds(2000)); }
+
+}  // namespace
+
+bool deferred_enqueue(const CallSite& site,
+                      const std::shared_ptr<const SinkList>* override_sinks) noexcept {
+  State& s = state();
+  ThreadRing* tr = tl_ring;
+  if (tr == nullptr || tr->ring.capacity() != s.ring_bytes.load(std::memory_order_relaxed))
+      [[unlikely]] {
+    // First record of this thread, or the path was restarted with another ring size: the old
+    // ring is released by the writer once drained.
+    if (tr != nullptr) tr->orphaned.store(true, std::memory_order_release);
+    tr = acquire_ring();
+    if (tr == nullptr) return false;
+  }
+  // Nested values are copied first: an allocation failure leaves nothing half-queued.
+  bool has_nested = site.body.kind() == AttrValue::Kind::kValue;
+  for (const auto& a : site.attrs) {
+    has_nested = has_nested || a.value.kind() == AttrValue::Kind::kValue;
+  }
+  NestedCopies* nested = nullptr;
+  if (has_nested) {
+    static thread_local NestedCopies copies;
+    nested = &copies;
+    bool ok = nested->copy(site.body);
+    for (const auto& a : site.attrs) ok = ok && nested->copy(a.value);
+    if (!ok) {
+      bump(tr->errors);
+      bump(tr->synchronous);
+      return false;
+    }
+  }
+  const Node* node_for_ref = site.node->detached ? site.node : nullptr;
+  const std::size_t bytes = site_bytes(site, override_sinks != nullptr, node_for_ref != nullptr);
+  ByteRing& ring = tr->ring;
+  std::byte* heap = nullptr;
+  std::size_t entry = bytes;
+  if (bytes > ring.max_entry()) {
+    heap = static_cast<std::byte*>(::operator new(bytes, std::nothrow));
+    if (heap == nullptr) {
+      if (nested != nullptr) nested->release();
+      bump(tr->errors);
+      bump(tr->synchronous);
+      return false;
+    }
+    entry = sizeof(EntryHeader) + 8;
+  }
+  std::byte* slot = ring.reserve(entry);
+  if (slot == nullptr) {
+    if (s.drop_when_full.load(std::memory_order_relaxed)) {
+      if (heap != nullptr) ::operator delete(heap);
+      if (nested != nullptr) nested->release();
+      bump(tr->dropped);
+      return true;
+    }
+    bump(tr->blocked);
+    for (int spins = 0; slot == nullptr; ++spins) {
+      if (!s.alive.load(std::memory_order_acquire)) {
+        if (heap != nullptr) ::operator delete(heap);
+        if (nested != nullptr) nested->release();
+        bump(tr->synchronous);
+        return false;
+      }
+      wake_writer();
+      if (spins < 16) {
+        ::sched_yield();
+      } else {
+        const timespec ts{0, spins < 256 ? 20000 : 200000};
+        ::nanosleep(&ts, nullptr);
+      }
+      slot = ring.reserve(entry);
+    }
+  }
+  const EntryHeader header{static_cast<std::uint32_t>(entry),
+                           heap != nullptr ? kEntryHeap : kEntryInline, site.time_unix_nano};
+  std::memcpy(slot, &header, sizeof header);
+  if (heap != nullptr) {
+    std::memcpy(slot + sizeof header, &heap, sizeof heap);
+    write_site(heap, site, override_sinks, node_for_ref, nested);
+    bump(tr->large);
+  } else {
+    write_site(slot + sizeof header, site, override_sinks, node_for_ref, nested);
+  }
+  if (nested != nullptr) nested->values.clear();  // owned by the entry now
+  ring.commit(entry);
+  bump(tr->enqueued);
+  if (site.severity >= kSeverityError || ring.used_estimate() > ring.capacity() / 2 ||
+      s.parked.load(std::memory_order_relaxed)) {
+    wake_writer();
+  }
+  return true;
+}
+
+bool deferred_drain(std::chrono::steady_clock::time_point deadline) noexcept {
+  State& s = state();
+  if (!s.alive.load(std::memory_order_acquire)) return true;
+  if (tl_deferred_writer) return false;
+  try {
+    std::vector<std::pair<ThreadRing*, std::uint64_t>> targets;
+    s.flush_waiters.fetch_add(1, std::memory_order_acq_rel);
+    {
+      std::lock_guard<std::mutex> lock(s.rings_mutex);
+      for (ThreadRing* r : s.rings) {
+        const std::uint64_t head = r->ring.head();
+        if (r->ring.tail() != head) targets.emplace_back(r, head);
+      }
+    }
+    bool done = targets.empty();
+    if (!done) wake_writer();
+    std::unique_lock<std::mutex> lock(s.mutex);
+    while (!done) {
+      done = std::all_of(targets.begin(), targets.end(),
+                         [](const auto& t) { return t.first->ring.tail() >= t.second; });
+      if (done || !s.alive.load(std::memory_order_acquire)) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      s.done_cv.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(2)));
+    }
+    lock.unlock();
+    s.flush_waiters.fetch_sub(1, std::memory_order_acq_rel);
+    return done;
+  } catch (...) {
+    s.flush_waiters.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+}
+
+void deferred_after_fork_child() noexcept {
+  State& s = state();
+  new (&s.rings_mutex) std::mutex();
+  new (&s.control_mutex) std::mutex();
+  new (&s.mutex) std::mutex();
+  new (&s.wake_cv) std::condition_variable();
+  new (&s.done_cv) std::condition_variable();
+  g_deferred_running.store(false, std::memory_order_relaxed);
+  s.alive.store(false, std::memory_order_relaxed);
+  s.flush_waiters.store(0, std::memory_order_relaxed);
+  // The parent's writer finishes what the rings held at the fork; the child's copies are not its
+  // records to write. The writer thread does not exist here: forget it without joining.
+  new (&s.thread) std::thread();
+  s.stop.store(false, std::memory_order_relaxed);
+  s.wake = false;
+  for (ThreadRing* r : s.rings) {
+    while (const EntryHeader* h = r->ring.peek()) r->ring.pop(h);
+    if (r != tl_ring) r->orphaned.store(true, std::memory_order_relaxed);
+  }
+}
+
+void deferred_emergency_drain() noexcept {
+  State& s = state();
+  if (!s.alive.load(std::memory_order_acquire)) return;
+  g_deferred_running.store(false, std::memory_order_relaxed);
+  s.crash_stop.store(true, std::memory_order_release);
+  if (tl_deferred_writer) {
+    // The writer itself is dying: the entry it was finishing is skipped (it may be the cause).
+    if (const EntryHeader* cur = s.current.load(std::memory_order_relaxed)) {
+      for (ThreadRing* r : s.rings) {
+        if (r->ring.peek() == cur) r->ring.pop(cur);
+      }
+    }
+  } else {
+    for (int i = 0; i < 200 && !s.crash_parked.load(std::memory_order_acquire); ++i) {
+      const timespec ts{0, 1000000};
+      ::nanosleep(&ts, nullptr);
+    }
+    if (!s.crash_parked.load(std::memory_order_acquire)) return;  // stuck in a sink
+  }
+  if (!s.rings_mutex.try_lock()) return;
+  Decoded d;
+  std::vector<Active> active;
+  for (ThreadRing* r : s.rings) {
+    if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h});
+  }
+  while (!active.empty()) {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < active.size(); ++i) {
+      if (active[i].next->time < active[best].next->time) best = i;
+    }
+    Active& a = active[best];
+    finish_entry(a.next, d, true);
+    a.ring->ring.pop(a.next);
+    a.next = a.ring->ring.peek();
+    if (a.next == nullptr) {
+      a = active.back();
+      active.pop_back();
+    }
+  }
+  s.rings_mutex.unlock();
+}
+
+}  // namespace detail
+
+void start_deferred(const DeferredOptions& options) {
+  if (options.ring_bytes < detail::kMinRingBytes || options.ring_bytes > detail::kMaxRingBytes) {
+    throw ConfigError("deferred ring_bytes must be between 4096 and 67108864");
+  }
+  if (options.max_delay <= std::chrono::microseconds(0) ||
+      options.max_delay > std::chrono::seconds(1)) {
+    throw ConfigError("deferred max_delay must be between 1 us and 1 s");
+  }
+  (void)detail::Registry::instance();  // its exit handler must run after ours
+  auto& s = detail::state();
+  std::lock_guard<std::mutex> control(s.control_mutex);
+  if (s.alive.load(std::memory_order_acquire)) throw ConfigError("deferred path already running");
+  std::size_t bytes = detail::kMinRingBytes;
+  while (bytes < options.ring_bytes) bytes *= 2;
+  s.ring_bytes.store(bytes, std::memory_order_relaxed);
+  s.drop_when_full.store(options.overflow == DeferredOverflow::kDrop, std::memory_order_relaxed);
+  s.max_delay = options.max_delay;
+  s.crash_stop.store(false, std::memory_order_relaxed);
+  s.crash_parked.store(false, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.stop.store(false, std::memory_order_relaxed);
+    s.wake = false;
+  }
+  if (!s.atexit_registered) {
+    std::atexit(detail::stop_at_exit);
+    s.atexit_registered = true;
+  }
+  s.alive.store(true, std::memory_order_release);
+  s.thread = std::thread(detail::writer_main);
+  detail::g_deferred_running.store(true, std::memory_order_release);
+}
+
+bool stop_deferred(std::chrono::milliseconds timeout) {
+  auto& s = detail::state();
+  std::lock_guard<std::mutex> control(s.control_mutex);
+  if (!s.alive.load(std::memory_order_acquire)) return true;
+  if (detail::tl_deferred_writer) return false;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  detail::g_deferred_running.store(false, std::memory_order_seq_cst);
+  // Calls already past the switch finish their enqueue inside a read section: wait for them,
+  // then for the writer to finish everything queued.
+  (void)detail::synchronize(timeout);
+  const bool drained = detail::deferred_drain(deadline);
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.stop_deadline = deadline;
+    s.stop.store(true, std::memory_order_release);
+  }
+  s.wake_cv.notify_one();
+  if (s.thread.joinable()) s.thread.join();
+  s.alive.store(false, std::memory_order_release);
+  return drained;
+}
+
+bool deferred_running() noexcept {
+  return detail::g_deferred_running.load(std::memory_order_acquire);
+}
+
+bool flush_deferred(std::chrono::milliseconds timeout) {
+  return detail::deferred_drain(std::chrono::steady_clock::now() + timeout);
+}
+
+DeferredStats deferred_stats() noexcept {
+  auto& s = detail::state();
+  DeferredStats out;
+  try {
+    std::lock_guard<std::mutex> lock(s.rings_mutex);
+    out = s.released;
+    out.rings_created = s.rings_created;
+    out.rings_live = s.rings.size();
+    for (const auto* r : s.rings) {
+      out.enqueued += r->enqueued.load(std::memory_order_relaxed);
+      out.written += r->written.load(std::memory_order_relaxed);
+      out.dropped += r->dropped.load(std::memory_order_relaxed);
+      out.blocked += r->blocked.load(std::memory_order_relaxed);
+      out.synchronous += r->synchronous.load(std::memory_order_relaxed);
+      out.large += r->large.load(std::memory_order_relaxed);
+      out.errors += r->errors.load(std::memory_order_relaxed);
+    }
+  } catch (...) {
+  }
+  return out;
+}
+
+}  // namespace dagstack::logger

@@ -1,0 +1,58 @@
+// emit.h: the two halves of an emit shared by the synchronous and the deferred path: what the call
+// site fixes (`CallSite`) and what turns it into a record for the sinks (finish_record()).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "dagstack/logger/attribute.h"
+#include "dagstack/logger/logger.h"
+#include "dagstack/logger/source_location.h"
+#include "dagstack/logger/trace_ids.h"
+
+namespace dagstack::logger::detail {
+
+struct Node;
+struct Resolved;
+
+// One baggage entry already selected by the settings' baggage_keys, in the context's order.
+struct BaggageEntry {
+  std::string_view key;
+  std::string_view value;
+};
+
+// Everything an emit needs after the call site: the node (bound attributes), the configuration
+// snapshot read at the call (redaction, resource, scope), the sinks chosen at the call (a scoped
+// override or the node's), the time, the trace fields and the call's own data. Views only: valid
+// for the duration of finish_record().
+struct CallSite {
+  const Node* node = nullptr;
+  const Resolved* resolved = nullptr;
+  const SinkList* sinks = nullptr;
+  int severity = 0;
+  std::uint64_t time_unix_nano = 0;
+  AttrValue body;
+  AttributeSpan attrs;
+  std::span<const BaggageEntry> baggage;
+  const SourceLocation* loc = nullptr;  // set only when code locations are to be added
+  bool has_span = false;
+  TraceId trace_id;
+  SpanId span_id;
+  std::uint8_t trace_flags = 0;
+  bool emergency = false;  // the crash handler: through Sink::emergency_emit(), best effort
+};
+
+// Merges the call's attributes with the node's bound attributes, the baggage and the code
+// location (first wins), redacts, builds the LogRecord and hands it to every sink of the call
+// site. Never throws: a sink's exception is counted and reported.
+void finish_record(const CallSite& site) noexcept;
+
+// The synchronous emit path; `explicit_ctx` set means only that context is consulted. With the
+// deferred path running (deferred.h), the call site is queued for the writer instead.
+void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
+                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc);
+
+}  // namespace dagstack::logger::detail

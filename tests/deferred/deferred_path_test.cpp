@@ -1,0 +1,342 @@
+// deferred_path_test.cpp: the deferred caller path's behaviour: options errors, flush through
+// Logger::flush(), scoped overrides resolved at the call, per-thread order and time merge, the
+// drop policy's exact counts, blocking with tiny rings, rings released when threads end, fork
+// while the writer runs, and a stress of 8 threads with thread churn while flush() and
+// configure() run (no record lost with kBlock).
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "dagstack/logger/config_error.h"
+#include "dagstack/logger/configure.h"
+#include "dagstack/logger/deferred.h"
+#include "dagstack/logger/logger.h"
+#include "dagstack/logger/sinks/in_memory_sink.h"
+#include "deferred/deferred_support.h"
+
+namespace dagstack::logger {
+namespace {
+
+using testing::JsonLinesSink;
+
+// A sink that waits on a gate before each record: keeps the writer busy so rings fill up.
+class GatedSink final : public Sink {
+ public:
+  std::string_view id() const noexcept override { return "gated"; }
+  void emit(const LogRecord& r) override {
+    while (closed_.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::int64_t seq = -1;
+    for (const auto& a : r.attributes) {
+      if (a.key == "seq") seq = a.value.as_int();
+    }
+    seqs_.push_back(seq);
+  }
+  FlushResult flush(std::chrono::milliseconds) override { return FlushResult::ok(); }
+  void close() override {}
+  void hold() { closed_.store(true); }
+  void release() { closed_.store(false); }
+  std::vector<std::int64_t> seqs() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return seqs_;
+  }
+
+ private:
+  std::atomic<bool> closed_{false};
+  mutable std::mutex mutex_;
+  std::vector<std::int64_t> seqs_;
+};
+
+class DeferredPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Logger::reset(); }
+  void TearDown() override {
+    (void)stop_deferred();
+    Logger::reset();
+  }
+  std::shared_ptr<InMemorySink> install_memory(std::size_t capacity = 100000) {
+    auto sink = std::make_shared<InMemorySink>(capacity);
+    ConfigureOptions c;
+    c.sinks = SinkList{sink};
+    c.apply_environment = false;
+    configure(c);
+    return sink;
+  }
+};
+
+TEST_F(DeferredPathTest, BadOptionsThrowAndChangeNothing) {
+  DeferredOptions o;
+  o.ring_bytes = 1024;
+  EXPECT_THROW(start_deferred(o), ConfigError);
+  EXPECT_FALSE(deferred_running());
+  o = {};
+  o.max_delay = std::chrono::microseconds(0);
+  EXPECT_THROW(start_deferred(o), ConfigError);
+  EXPECT_FALSE(deferred_running());
+  start_deferred();
+  try {
+    start_deferred();
+    ADD_FAILURE() << "a second start must throw";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "deferred path already running");
+  }
+  EXPECT_TRUE(deferred_running());
+  EXPECT_TRUE(stop_deferred());
+  EXPECT_FALSE(deferred_running());
+  EXPECT_TRUE(stop_deferred());  // idempotent
+}
+
+TEST_F(DeferredPathTest, RecordsArriveAfterLoggerFlushNotBefore) {
+  auto sink = install_memory();
+  auto gated = std::make_shared<GatedSink>();
+  Logger::get("held").set_sinks({gated});
+  start_deferred();
+  gated->hold();
+  Logger held = Logger::get("held");
+  held.info("x", {{"seq", 0}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(gated->seqs().empty());  // the caller returned; the writer waits in the sink
+  gated->release();
+  Logger log = Logger::get("app");
+  for (int i = 0; i < 100; ++i) log.info("r", {{"seq", i}});
+  EXPECT_TRUE(log.flush().success);
+  EXPECT_EQ(sink->records().size(), 100u);
+  EXPECT_EQ(gated->seqs().size(), 1u);
+}
+
+TEST_F(DeferredPathTest, ScopedOverrideIsResolvedAtTheCall) {
+  auto root = install_memory();
+  start_deferred();
+  Logger log = Logger::get("scoped");
+  auto captured = std::make_shared<InMemorySink>(100);
+  {
+    const auto scope = log.scope_sinks({captured});
+    log.info("inside");
+  }  // the override is gone before the writer may have run
+  log.info("outside");
+  ASSERT_TRUE(flush_deferred());
+  ASSERT_EQ(captured->records().size(), 1u);
+  EXPECT_EQ(captured->records()[0].body, Value("inside"));
+  ASSERT_EQ(root->records().size(), 1u);
+  EXPECT_EQ(root->records()[0].body, Value("outside"));
+}
+
+TEST_F(DeferredPathTest, EachThreadKeepsItsOrderAndThreadsAreMergedByTime) {
+  auto sink = install_memory();
+  start_deferred();
+  constexpr int kThreads = 4;
+  constexpr int kEach = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t] {
+      Logger log = Logger::get("order");
+      for (int i = 0; i < kEach; ++i) log.info("r", {{"t", t}, {"seq", i}});
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(flush_deferred());
+  const auto records = sink->records();
+  ASSERT_EQ(records.size(), static_cast<std::size_t>(kThreads * kEach));
+  std::map<std::int64_t, std::int64_t> next;
+  std::size_t out_of_time_order = 0;
+  std::uint64_t last_time = 0;
+  for (const auto& r : records) {
+    const auto t = r.attribute("t")->as_int();
+    EXPECT_EQ(r.attribute("seq")->as_int(), next[t]++) << "thread " << t;
+    out_of_time_order += r.time_unix_nano < last_time ? 1 : 0;
+    last_time = std::max(last_time, r.time_unix_nano);
+  }
+  // Rings are merged by time among the records present at each pass of the writer; a record
+  // can only come after a later one of another thread when it was queued after that one was
+  // written. Most of the output is in time order.
+  std::printf("[merge] %zu of %zu records behind an earlier-written later record\n",
+              out_of_time_order, records.size());
+  EXPECT_LT(out_of_time_order, records.size() / 10);
+}
+
+TEST_F(DeferredPathTest, DropPolicyCountsExactly) {
+  auto gated = std::make_shared<GatedSink>();
+  ConfigureOptions c;
+  c.sinks = SinkList{gated};
+  c.apply_environment = false;
+  configure(c);
+  DeferredOptions o;
+  o.ring_bytes = 4096;
+  o.overflow = DeferredOverflow::kDrop;
+  const DeferredStats before = deferred_stats();
+  start_deferred(o);
+  gated->hold();
+  Logger log = Logger::get("drop");
+  constexpr int kCalls = 2000;
+  for (int i = 0; i < kCalls; ++i) log.info("r", {{"seq", i}});
+  gated->release();
+  ASSERT_TRUE(flush_deferred());
+  DeferredStats st = deferred_stats();
+  st.dropped -= before.dropped;
+  st.enqueued -= before.enqueued;
+  st.written -= before.written;
+  const auto seqs = gated->seqs();
+  std::printf("[drop] %d calls: %zu written, %llu dropped\n", kCalls, seqs.size(),
+              static_cast<unsigned long long>(st.dropped));
+  EXPECT_GT(st.dropped, 0u);
+  EXPECT_EQ(st.enqueued + st.dropped, static_cast<std::uint64_t>(kCalls));
+  EXPECT_EQ(st.written, st.enqueued);
+  EXPECT_EQ(seqs.size(), st.written);
+  for (std::size_t i = 1; i < seqs.size(); ++i) EXPECT_LT(seqs[i - 1], seqs[i]);
+}
+
+TEST_F(DeferredPathTest, BlockPolicyWithATinyRingLosesNothing) {
+  auto gated = std::make_shared<GatedSink>();
+  ConfigureOptions c;
+  c.sinks = SinkList{gated};
+  c.apply_environment = false;
+  configure(c);
+  DeferredOptions o;
+  o.ring_bytes = 4096;
+  const DeferredStats before = deferred_stats();
+  start_deferred(o);
+  gated->hold();
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gated->release();
+  });
+  Logger log = Logger::get("block");
+  for (int i = 0; i < 3000; ++i) log.info("r", {{"seq", i}});
+  releaser.join();
+  ASSERT_TRUE(flush_deferred());
+  const auto seqs = gated->seqs();
+  ASSERT_EQ(seqs.size(), 3000u);
+  for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], static_cast<std::int64_t>(i));
+  const DeferredStats st = deferred_stats();
+  EXPECT_GT(st.blocked, before.blocked);
+  EXPECT_EQ(st.dropped, before.dropped);
+}
+
+TEST_F(DeferredPathTest, RingsOfEndedThreadsAreReleased) {
+  auto sink = install_memory();
+  start_deferred();
+  const DeferredStats before = deferred_stats();
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 5; ++t) {
+      threads.emplace_back([] { Logger::get("short").info("once"); });
+    }
+    for (auto& th : threads) th.join();
+  }
+  ASSERT_TRUE(flush_deferred());
+  EXPECT_EQ(sink->records().size(), 100u);
+  // The writer releases a ring once its thread ended and it is empty (on its next idle pass).
+  DeferredStats st;
+  for (int i = 0; i < 200; ++i) {
+    st = deferred_stats();
+    if (st.rings_released - before.rings_released >= 100) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(st.rings_created - before.rings_created, 100u);
+  EXPECT_EQ(st.rings_released - before.rings_released, 100u);
+  EXPECT_LE(st.rings_live, before.rings_live + 1);  // this thread's ring, at most
+}
+
+TEST_F(DeferredPathTest, ForkWhileThreadsLogChildLogsSynchronously) {
+  const std::string path = ::testing::TempDir() + "deferred_fork_" + std::to_string(::getpid());
+  auto sink = install_memory(1000000);
+  start_deferred();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      Logger log = Logger::get("busy");
+      while (!stop.load()) log.info("busy");
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // The writer does not exist here: the child's records go straight to its sinks.
+      const bool off = !deferred_running();
+      auto child_sink = std::make_shared<InMemorySink>(10);
+      Logger::get("child").set_sinks({child_sink});
+      Logger::get("child").info("from the child");
+      std::_Exit(off && child_sink->records().size() == 1 ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "fork " << i;
+  }
+  stop.store(true);
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(flush_deferred());
+}
+
+TEST_F(DeferredPathTest, EightThreadsWithChurnWhileFlushAndConfigureRunLoseNothing) {
+  auto sink = std::make_shared<JsonLinesSink>();
+  ConfigureOptions c;
+  c.sinks = SinkList{sink};
+  c.apply_environment = false;
+  configure(c);
+  DeferredOptions o;
+  o.ring_bytes = 8192;  // small: the callers block now and then
+  const DeferredStats before = deferred_stats();
+  start_deferred(o);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> calls{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 8; ++t) {
+    workers.emplace_back([&, t] {
+      // Each worker is a chain of short-lived threads (churn): rings come and go.
+      for (int gen = 0; !stop.load(); ++gen) {
+        std::thread([&, t, gen] {
+          Logger log = Logger::get("stress.t" + std::to_string(t));
+          Logger child = log.child({{"gen", gen}});
+          for (int i = 0; i < 200; ++i) {
+            child.info("s", {{"t", t}, {"i", i}, {"secret_token", "x"}});
+            calls.fetch_add(1, std::memory_order_relaxed);
+          }
+        }).join();
+      }
+    });
+  }
+  std::thread flusher([&] {
+    while (!stop.load()) {
+      (void)flush_deferred(std::chrono::seconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+  });
+  std::thread reconfigurer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      ConfigureOptions again;
+      again.resource_attributes = Value::Map{{"round", Value(i)}};
+      configure(again);
+      Logger::get("stress.t" + std::to_string(i % 8)).set_level(Level(kSeverityTrace));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  stop.store(true);
+  for (auto& w : workers) w.join();
+  flusher.join();
+  reconfigurer.join();
+  ASSERT_TRUE(flush_deferred(std::chrono::seconds(30)));
+  const DeferredStats st = deferred_stats();
+  std::printf("[stress] %llu calls, %llu written, %llu blocked, %llu rings created\n",
+              static_cast<unsigned long long>(calls.load()),
+              static_cast<unsigned long long>(st.written),
+              static_cast<unsigned long long>(st.blocked),
+              static_cast<unsigned long long>(st.rings_created));
+  EXPECT_EQ(sink->size(), calls.load());
+  EXPECT_EQ(st.dropped, before.dropped);
+  EXPECT_EQ(st.synchronous, before.synchronous);
+  for (const auto& line : sink->lines()) {
+    ASSERT_EQ(line.find("\"x\""), std::string::npos) << "a secret reached a sink: " << line;
+  }
+}
+
+}  // namespace
+}  // namespace dagstack::logger
