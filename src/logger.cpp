@@ -118,6 +118,12 @@ class AttrBuffer {
   std::vector<std::uint32_t> index_;  // 0 = empty, else position + 1; used once size_ >= kIndexFrom
 };
 
+}  // namespace
+
+constinit thread_local SinkBatch* tl_sink_batch = nullptr;
+
+namespace {
+
 const std::shared_ptr<const SinkList>* find_override(const Node* node,
                                                      const ContextData* data) noexcept {
   for (const Node* n = node; n != nullptr; n = n->parent.get()) {
@@ -135,6 +141,7 @@ void dispatch(const SinkList& sinks, const LogRecord& record) noexcept {
     Sink* s = sink.get();
     if (s == nullptr || !s->supports_severity(record.severity_number)) continue;
     try {
+      if (SinkBatch* batch = tl_sink_batch) batch->add(sink);
       s->emit(record);
     } catch (const std::exception& e) {
       counters().sink_errors.fetch_add(1, std::memory_order_relaxed);

@@ -85,13 +85,17 @@ class ByteRing {
       const auto* h = reinterpret_cast<const EntryHeader*>(buffer_ + (tail_local_ & mask_));
       if (h->kind != kEntryWrap) return h;
       tail_local_ += h->size;
-      tail_.store(tail_local_, std::memory_order_release);
     }
   }
-  // Consumer: releases the entry returned by peek().
+  // Consumer: moves past the entry returned by peek(); its bytes stay reserved (and readable)
+  // until publish().
+  void consume(const EntryHeader* h) noexcept { tail_local_ += h->size; }
+  // Consumer: hands every consumed entry's bytes back to the producer.
+  void publish() noexcept { tail_.store(tail_local_, std::memory_order_release); }
+  // Consumer: consume() and publish() at once.
   void pop(const EntryHeader* h) noexcept {
-    tail_local_ += h->size;
-    tail_.store(tail_local_, std::memory_order_release);
+    consume(h);
+    publish();
   }
 
   // Any thread: the producer's and the consumer's positions.

@@ -30,7 +30,7 @@ namespace {
 
 constexpr std::size_t kMinRingBytes = 4 * 1024;
 constexpr std::size_t kMaxRingBytes = 64u * 1024 * 1024;
-constexpr std::size_t kPassRecords = 4096;  // records finished between two looks at the state
+constexpr std::size_t kPassRecords = 512;  // records per pass: one sink batch, then publish
 constexpr auto kParkAfter = std::chrono::milliseconds(100);
 constexpr auto kParkedPoll = std::chrono::milliseconds(50);
 
@@ -414,6 +414,7 @@ void discard_entry(const EntryHeader* h) noexcept {
 struct Active {
   ThreadRing* ring;
   const EntryHeader* next;
+  std::uint64_t finished;  // entries consumed in this pass
 };
 
 // Moves the counters of `r` into the released totals and frees it (rings_mutex held).
@@ -435,6 +436,7 @@ void writer_main() {
   std::vector<ThreadRing*> rings;
   std::uint64_t version = ~std::uint64_t{0};
   std::vector<Active> active;
+  std::vector<Active> exhausted;
   Decoded decoded;
   auto last_work = std::chrono::steady_clock::now();
   for (;;) {
@@ -449,10 +451,15 @@ void writer_main() {
       version = s.rings_version.load(std::memory_order_relaxed);
     }
     active.clear();
+    exhausted.clear();
     for (ThreadRing* r : rings) {
-      if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h});
+      if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h, 0});
     }
     std::size_t done = 0;
+    // One pass: a batch on every sink met (a file sink writes once at its end), then the rings'
+    // bytes are handed back, so a flush that sees them back knows the sinks have the records.
+    SinkBatch batch;
+    tl_sink_batch = &batch;
     while (!active.empty() && done < kPassRecords) {
       // Records of different threads are merged by time; each thread's own order is kept.
       std::size_t best = 0;
@@ -463,15 +470,24 @@ void writer_main() {
       s.current.store(a.next, std::memory_order_relaxed);
       finish_entry(a.next, decoded, false);
       s.current.store(nullptr, std::memory_order_relaxed);
-      a.ring->ring.pop(a.next);
-      bump(a.ring->written);
+      a.ring->ring.consume(a.next);
+      ++a.finished;
       ++done;
       a.next = a.ring->ring.peek();
       if (a.next == nullptr) {
+        exhausted.push_back(a);
         a = active.back();
         active.pop_back();
       }
       if (s.crash_stop.load(std::memory_order_relaxed)) break;
+    }
+    tl_sink_batch = nullptr;
+    batch.end();
+    for (auto* list : {&active, &exhausted}) {
+      for (Active& a : *list) {
+        a.ring->ring.publish();
+        bump(a.ring->written, a.finished);
+      }
     }
     if (done != 0) {
       last_work = std::chrono::steady_clock::now();
@@ -712,7 +728,7 @@ void deferred_emergency_drain() noexcept {
   Decoded d;
   std::vector<Active> active;
   for (ThreadRing* r : s.rings) {
-    if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h});
+    if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h, 0});
   }
   while (!active.empty()) {
     std::size_t best = 0;

@@ -7,6 +7,7 @@
 #include <span>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "dagstack/logger/attribute.h"
 #include "dagstack/logger/logger.h"
@@ -44,6 +45,26 @@ struct CallSite {
   std::uint8_t trace_flags = 0;
   bool emergency = false;  // the crash handler: through Sink::emergency_emit(), best effort
 };
+
+// The sinks a thread has begun a batch on (Sink::begin_batch) since the last end(); set by the
+// deferred writer around each pass so file sinks write once per pass, not once per record.
+struct SinkBatch {
+  std::vector<std::shared_ptr<Sink>> sinks;
+  // begin_batch() on `s` the first time it is met; keeps it alive until end().
+  void add(const std::shared_ptr<Sink>& s) {
+    for (const auto& have : sinks) {
+      if (have == s) return;
+    }
+    sinks.push_back(s);
+    s->begin_batch();
+  }
+  // end_batch() on every sink met.
+  void end() noexcept {
+    for (const auto& s : sinks) s->end_batch();
+    sinks.clear();
+  }
+};
+extern constinit thread_local SinkBatch* tl_sink_batch;
 
 // Merges the call's attributes with the node's bound attributes, the baggage and the code
 // location (first wins), redacts, builds the LogRecord and hands it to every sink of the call
