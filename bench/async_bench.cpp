@@ -2,24 +2,32 @@
 // style (bursts of 20 calls, then a pause so the writer can drain; per-call time of each burst;
 // percentiles over bursts), dagstack AsyncSink(FileSink) vs spdlog's async logger
 // (thread pool of 8192 slots, one worker, block policy, basic_file_sink_mt). Also the end-to-end
-// throughput of AsyncSink(FileSink) and caller-side allocations.
+// throughput of AsyncSink(FileSink) and caller-side allocations. The deferred caller path
+// (deferred.h) into the same FileSink gets the same rows, next to the floor: a clock read and a
+// copy of the same argument bytes into a per-thread SPSC ring that another thread empties.
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench_common.h"
+#include "dagstack/logger/clock.h"
 #include "dagstack/logger/context.h"
+#include "dagstack/logger/deferred.h"
 #include "dagstack/logger/sinks/async_sink.h"
 #include "dagstack/logger/sinks/file_sink.h"
+#include "deferred/byte_ring.h"
 
 namespace dl = dagstack::logger;
 using namespace dagstack_bench;
@@ -203,6 +211,194 @@ void AllocsAsync64Loggers(benchmark::State& state) {
   teardown_dagstack_async(state);
 }
 
+// ---- the deferred caller path ----
+
+// Ring bytes per thread for the benchmarks: room for more than the AsyncSink's 8192 slots of
+// the reference record (~180 bytes each in the ring).
+constexpr std::size_t kDeferredRing = 2u << 20;
+
+void setup_dagstack_deferred() {
+  g_path = scratch_file("deferred-dagstack");
+  dl::FileSinkOptions fo;
+  fo.path = g_path;
+  g_log = configure_dagstack({dl::make_file_sink(fo)});
+  dl::DeferredOptions o;
+  o.ring_bytes = kDeferredRing;
+  dl::start_deferred(o);
+  dl::ScopedContext ctx(reference_context());
+  for (std::size_t i = 0; i < 3 * kQueue; ++i) DAGSTACK_BENCH_INFO(*g_log);
+  (void)dl::flush_deferred(std::chrono::seconds(10));
+}
+
+void teardown_dagstack_deferred(benchmark::State& state) {
+  (void)dl::flush_deferred(std::chrono::seconds(10));
+  const dl::DeferredStats st = dl::deferred_stats();
+  state.counters["dropped"] = static_cast<double>(st.dropped);
+  state.counters["blocked"] = static_cast<double>(st.blocked);
+  (void)dl::stop_deferred(std::chrono::seconds(10));
+  g_log = configure_dagstack({});
+}
+
+// The reference call on the deferred path: the caller copies the call into its ring; the
+// writer thread merges, redacts, encodes and writes (FileSink, default durability, one write
+// per pass of the writer).
+void AsyncFile_deferred(benchmark::State& state) {
+  if (state.thread_index() == 0) setup_dagstack_deferred();
+  dl::ScopedContext ctx(reference_context());
+  run_bursts(state, [] { DAGSTACK_BENCH_INFO(*g_log); });
+  if (state.thread_index() == 0) teardown_dagstack_deferred(state);
+}
+
+// The floor of any deferred design: per call, a clock read (the same clock the logger uses) and
+// a copy of the reference call's bytes (body, three keys and values, trace id, span id, flags)
+// into the calling thread's SPSC ring; a consumer thread empties the rings.
+struct FloorRings {
+  std::mutex mutex;
+  std::vector<dl::detail::ByteRing*> rings;
+  std::atomic<bool> stop{false};
+  std::thread consumer;
+};
+std::atomic<FloorRings*> g_floor{nullptr};
+thread_local dl::detail::ByteRing* tl_floor_ring = nullptr;
+
+void floor_consumer() {
+  while (!g_floor.load()->stop.load(std::memory_order_relaxed)) {
+    bool any = false;
+    {
+      std::lock_guard<std::mutex> lock(g_floor.load()->mutex);
+      for (auto* r : g_floor.load()->rings) {
+        while (const auto* h = r->peek()) {
+          benchmark::DoNotOptimize(h->time);
+          r->pop(h);
+          any = true;
+        }
+      }
+    }
+    if (!any) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+void floor_call(const dl::Context& ctx) {
+  dl::detail::ByteRing* ring = tl_floor_ring;
+  const std::uint64_t now = dl::system_clock().now_unix_nano();
+  constexpr std::size_t kBytes = 16 + 128;
+  std::byte* p;
+  while ((p = ring->reserve(kBytes)) == nullptr) std::this_thread::yield();
+  const dl::detail::EntryHeader h{static_cast<std::uint32_t>(kBytes), dl::detail::kEntryInline,
+                                  now};
+  std::memcpy(p, &h, sizeof h);
+  char* out = reinterpret_cast<char*>(p + sizeof h);
+  const auto put = [&out](const void* src, std::size_t n) {
+    std::memcpy(out, src, n);
+    out += n;
+  };
+  const std::int64_t user = 42;
+  const double duration = 12.5;
+  put(kBody.data(), kBody.size());
+  put("user.id", 7);
+  put(&user, sizeof user);
+  put("http.route", 10);
+  put("/api/orders", 11);
+  put("duration_ms", 11);
+  put(&duration, sizeof duration);
+  const dl::TraceId t = ctx.trace_id();
+  const dl::SpanId sp = ctx.span_id();
+  put(t.bytes.data(), 16);
+  put(&sp, sizeof sp);
+  const std::uint8_t flags = 1;
+  put(&flags, 1);
+  ring->commit(kBytes);
+}
+
+void AsyncFileFloor(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    g_path = scratch_file("floor");  // truncated by run_bursts; never written
+    auto* f = new FloorRings();
+    f->consumer = std::thread(floor_consumer);
+    g_floor.store(f);
+  }
+  // Google Benchmark starts every thread's loop together: rings are made before it.
+  auto* ring = new dl::detail::ByteRing(kDeferredRing);
+  {
+    while (g_floor.load() == nullptr) std::this_thread::yield();
+    std::lock_guard<std::mutex> lock(g_floor.load()->mutex);
+    g_floor.load()->rings.push_back(ring);
+  }
+  tl_floor_ring = ring;
+  const dl::Context ctx = reference_context();
+  run_bursts(state, [&ctx] { floor_call(ctx); });
+  if (state.thread_index() == 0) {
+    g_floor.load()->stop.store(true);
+    g_floor.load()->consumer.join();
+    for (auto* r : g_floor.load()->rings) delete r;
+    delete g_floor.exchange(nullptr);
+  }
+}
+
+// End to end on the deferred path: 4096 calls, then flush_deferred(): the writer's throughput
+// (merge, redaction, encoding, write to tmpfs).
+void DeferredWriterThroughput_dagstack(benchmark::State& state) {
+  setup_dagstack_deferred();
+  dl::ScopedContext ctx(reference_context());
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 4096; ++i) DAGSTACK_BENCH_INFO(*g_log);
+    (void)dl::flush_deferred(std::chrono::seconds(10));
+    if (++n % 16 == 0) {
+      state.PauseTiming();
+      truncate_file(g_path);
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 4096);
+  teardown_dagstack_deferred(state);
+}
+
+// Heap allocations on the caller per call on the deferred path, steady state: the reference
+// call (3 attributes), 8 scalar attributes, an fmt body, and string attributes of 256 bytes.
+template <typename Call>
+void deferred_allocs(benchmark::State& state, Call&& call) {
+  setup_dagstack_deferred();
+  dl::ScopedContext ctx(reference_context());
+  for (int i = 0; i < 2000; ++i) call();
+  (void)dl::flush_deferred(std::chrono::seconds(10));
+  const std::size_t before = thread_allocations();
+  for (auto _ : state) call();
+  const std::size_t allocs = thread_allocations() - before;
+  state.counters["allocs_per_call"] =
+      static_cast<double>(allocs) / static_cast<double>(state.iterations());
+  teardown_dagstack_deferred(state);
+}
+void Allocs_Deferred_dagstack(benchmark::State& state) {
+  deferred_allocs(state, [] { DAGSTACK_BENCH_INFO(*g_log); });
+}
+void Allocs_Deferred8_dagstack(benchmark::State& state) {
+  deferred_allocs(state, [] {
+    g_log->info(kBody, {{"a1", 1},
+                        {"a2", 2},
+                        {"a3", 3.5},
+                        {"a4", true},
+                        {"a5", "five"},
+                        {"a6", 6},
+                        {"a7", "seven"},
+                        {"a8", 8}});
+  });
+}
+void Allocs_DeferredFmt_dagstack(benchmark::State& state) {
+  deferred_allocs(state, [] {
+    g_log->info("order {} paid {} {}", 42, 12.5, std::string_view("EUR"),
+                {{"user.id", 42}, {"http.route", "/api/orders"}});
+  });
+}
+void Allocs_DeferredString256_dagstack(benchmark::State& state) {
+  static const std::string k256(256, 's');
+  deferred_allocs(state, [] {
+    g_log->info(kBody, {{"s1", std::string_view(k256)},
+                        {"s2", std::string_view(k256)},
+                        {"s3", std::string_view(k256)}});
+  });
+}
+
 }  // namespace
 
 BENCHMARK(AsyncFile_dagstack)
@@ -215,3 +411,14 @@ BENCHMARK(AsyncFileNoise_baseline)->UseManualTime()->Iterations(bursts_per_run()
 BENCHMARK(AsyncWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Allocs_AsyncFile_dagstack)->Iterations(100000);
 BENCHMARK(AllocsAsync64Loggers)->Iterations(100000);
+BENCHMARK(AsyncFile_deferred)
+    ->UseManualTime()
+    ->Iterations(bursts_per_run())
+    ->Threads(1)
+    ->Threads(2);
+BENCHMARK(AsyncFileFloor)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
+BENCHMARK(DeferredWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(Allocs_Deferred_dagstack)->Iterations(100000);
+BENCHMARK(Allocs_Deferred8_dagstack)->Iterations(100000);
+BENCHMARK(Allocs_DeferredFmt_dagstack)->Iterations(100000);
+BENCHMARK(Allocs_DeferredString256_dagstack)->Iterations(100000);

@@ -13,6 +13,7 @@
 
 #include "bench_common.h"
 #include "dagstack/logger/configure.h"
+#include "dagstack/logger/deferred.h"
 #include "dagstack/logger/northstar/northstar.h"
 #include "dagstack/logger/span.h"
 
@@ -95,6 +96,35 @@ void NorthStarLoggerCall(benchmark::State& state) {
   sink->close();
 }
 BENCHMARK(NorthStarLoggerCall)->UseManualTime()->Iterations(20000);
+
+// Issue 15: the caller's cost of a span open/close with one event inside a run (three records:
+// span start, the event, span end), synchronous and on the deferred path (where the records
+// are copied into the thread's ring and stitched by the sink on the writer thread).
+void northstar_span_rows(benchmark::State& state, bool deferred) {
+  auto sink = blackhole_sink(true);
+  dl::Logger log = configure_dagstack({sink});
+  if (deferred) {
+    dl::DeferredOptions o;
+    o.ring_bytes = 4u << 20;
+    dl::start_deferred(o);
+  }
+  {
+    auto run = ns::trace("bench-run");
+    run_caller_bursts(state, [] {
+      auto s = ns::span("step", ns::SpanKind::kTool);
+      ns::log_event("tick", dl::Value(1));
+    });
+  }
+  if (deferred) (void)dl::stop_deferred(std::chrono::seconds(30));
+  (void)sink->flush(std::chrono::seconds(30));
+  add_stats(state, *sink);
+  configure_dagstack({});
+  sink->close();
+}
+void NorthStarSpan_sync(benchmark::State& state) { northstar_span_rows(state, false); }
+void NorthStarSpan_deferred(benchmark::State& state) { northstar_span_rows(state, true); }
+BENCHMARK(NorthStarSpan_sync)->UseManualTime()->Iterations(1000);
+BENCHMARK(NorthStarSpan_deferred)->UseManualTime()->Iterations(1000);
 
 // A disabled sink (no key / NORTHSTAR_ENABLED=false): emit is one branch.
 void NorthStarEmit_disabled(benchmark::State& state) {

@@ -119,6 +119,36 @@ def main(argv):
                      f"{o999 / t999:.2f}" if o999 and t999 else "n/a", "<= 5 us",
                      None if o999 is None else o999 <= 5000.0))
 
+    # Issue 15: the deferred caller path against the floor (clock + copy into a per-thread ring).
+    for threads in (1, 2):
+        d = find(runs, f"AsyncFile_deferred/threads:{threads}")
+        f = find(runs, f"AsyncFileFloor/threads:{threads}")
+        t = find(runs, f"AsyncFile_spdlog/threads:{threads}")
+        d50, f50, t50 = ns(d, "p50_ns"), ns(f, "p50_ns"), ns(t, "p50_ns")
+        r = d50 / f50 if d50 and f50 else None
+        rows.append((f"deferred path caller p50 vs the floor ({threads} thr)", fmt(d50), fmt(f50),
+                     f"{r:.2f}" if r else "n/a", "ratio to floor <= 2.5", None if r is None else r <= 2.5))
+        rs = d50 / t50 if d50 and t50 else None
+        rows.append((f"  deferred path caller p50 vs spdlog async ({threads} thr)", fmt(d50), fmt(t50),
+                     f"{rs:.2f}" if rs else "n/a", "ratio <= 0.1", None if rs is None else rs <= 0.1))
+        if threads == 1:
+            d999 = ns(d, "p999_ns")
+            rows.append(("  deferred path caller p99.9 (1 thr)", fmt(d999), fmt(ns(f, "p999_ns")), "-",
+                         "<= 1 us", None if d999 is None else d999 <= 1000.0))
+    dw = ns(find(runs, "DeferredWriterThroughput_dagstack"), "items_per_second")
+    rows.append(("  deferred path end to end, one producer (writer throughput)", fmt(dw, "rec/s"), "-", "-",
+                 ">= 3 M/s", None if dw is None else dw >= 3e6))
+    for label, name in (("heap allocs per call, deferred path (3 attrs)", "Allocs_Deferred_dagstack"),
+                        ("  (8 attrs)", "Allocs_Deferred8_dagstack"),
+                        ("  (fmt body)", "Allocs_DeferredFmt_dagstack"),
+                        ("  (3 string attrs of 256 bytes)", "Allocs_DeferredString256_dagstack")):
+        v = ns(find(runs, name), "allocs_per_call")
+        rows.append((label, fmt(v, ""), "-", "-", "0 in steady state", None if v is None else v == 0))
+    for label, name in (("NorthStar span open/close + one event, synchronous (p50)", "NorthStarSpan_sync"),
+                        ("  same on the deferred path (p50)", "NorthStarSpan_deferred")):
+        v = ns(find(runs, name), "p50_ns")
+        rows.append((label, fmt(v), "-", "-", "(reported)", None))
+
     nb = find(runs, "AsyncFileNoise_baseline")
     if nb is not None:
         rows.append(("  noise floor: same bursts around ~100 ns of arithmetic (p50 / p99.9)",

@@ -157,7 +157,7 @@ void dispatch(const SinkList& sinks, const LogRecord& record) noexcept {
 class BaggageSelection {
  public:
   static constexpr std::size_t kInline = 8;
-  BaggageSelection(const ContextData* src, const Settings& settings) {
+  BaggageSelection(const ContextData* src, const Settings& settings) {  // NOLINT: union member
     if (src == nullptr || src->baggage.empty() || settings.baggage_keys.empty()) return;
     for (const auto& [k, v] : src->baggage) {
       if (std::find(settings.baggage_keys.begin(), settings.baggage_keys.end(), k) ==
@@ -165,20 +165,22 @@ class BaggageSelection {
         continue;
       }
       if (size_ < kInline) {
-        inline_[size_++] = {k, v};
+        new (&inline_[size_++]) BaggageEntry{k, v};
         continue;
       }
-      if (heap_.empty()) heap_.assign(inline_.begin(), inline_.end());
+      if (heap_.empty()) heap_.assign(inline_, inline_ + kInline);
       heap_.push_back({k, v});
       ++size_;
     }
   }
   std::span<const BaggageEntry> view() const noexcept {
-    return {heap_.empty() ? inline_.data() : heap_.data(), size_};
+    return {heap_.empty() ? inline_ : heap_.data(), size_};
   }
 
  private:
-  std::array<BaggageEntry, kInline> inline_{};
+  union {
+    BaggageEntry inline_[kInline];  // only the first size_ entries are constructed and read
+  };
   std::size_t size_ = 0;
   std::vector<BaggageEntry> heap_;
 };

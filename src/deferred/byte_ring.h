@@ -70,9 +70,13 @@ class ByteRing {
   void commit(std::size_t n) noexcept {
     head_.store(head_.load(std::memory_order_relaxed) + skip_ + n, std::memory_order_release);
   }
-  // Producer: bytes in use, as far as the producer knows (never less than the truth).
-  std::size_t used_estimate() const noexcept {
-    return static_cast<std::size_t>(head_.load(std::memory_order_relaxed) - cached_tail_);
+  // Producer: true when more than half of the ring is in use (reads the consumer's position
+  // only when the producer's cached copy says so).
+  bool more_than_half_full() noexcept {
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    if (head - cached_tail_ <= capacity_ / 2) return false;
+    cached_tail_ = tail_.load(std::memory_order_acquire);
+    return head - cached_tail_ > capacity_ / 2;
   }
 
   // Consumer: the next entry's header (wrap entries are skipped), or nullptr when empty.

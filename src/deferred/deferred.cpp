@@ -643,7 +643,7 @@ bool deferred_enqueue(const CallSite& site,
   if (nested != nullptr) nested->values.clear();  // owned by the entry now
   ring.commit(entry);
   bump(tr->enqueued);
-  if (site.severity >= kSeverityError || ring.used_estimate() > ring.capacity() / 2 ||
+  if (site.severity >= kSeverityError || ring.more_than_half_full() ||
       s.parked.load(std::memory_order_relaxed)) {
     wake_writer();
   }
