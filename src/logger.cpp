@@ -232,7 +232,8 @@ void finish_record(const CallSite& site) noexcept {
 
 // The shared emit path; `explicit_ctx` set means only that context is consulted.
 void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
-                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc) {
+                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc,
+                 const FormatCall* format) {
   if (severity < kSeverityMin || severity > kSeverityMax) {
     counters().severity_clamped.fetch_add(1, std::memory_order_relaxed);
     const int original = severity;
@@ -283,7 +284,20 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     site.span_id = trace_src->span_id;
     site.trace_flags = trace_src->trace_flags;
   }
-  if (deferred_active() && deferred_enqueue(site, override_sinks)) return;
+  // An fmt body is formatted here unless the writer can (deferred path, copyable arguments).
+  fmt::memory_buffer buf;
+  const auto format_here = [&] {
+    fmt::vformat_to(std::back_inserter(buf), format->format, format->args);
+    site.format = nullptr;
+    site.body = AttrValue(std::string_view(buf.data(), buf.size()));
+  };
+  const bool deferred = deferred_active();
+  if (format != nullptr) {
+    site.format = format;
+    if (!deferred || !deferrable_format_args(format->args)) format_here();
+  }
+  if (deferred && deferred_enqueue(site, override_sinks)) return;
+  if (site.format != nullptr) format_here();
   finish_record(site);
 }
 
@@ -319,6 +333,16 @@ void Logger::emit_impl(int severity, const Context* ctx, AttrValue body, Attribu
 void Logger::format_emit_impl(int severity, fmt::string_view f, fmt::format_args args,
                               AttributeSpan attrs, const SourceLocation& loc) const noexcept {
   try {
+    // On the deferred path the writer formats, when every argument is a scalar or a string.
+    if (detail::deferred_active() && is_enabled(clamp_severity(severity))) {
+      if (severity >= kSeverityError && gate_->backtrace.load(std::memory_order_relaxed)) {
+        (void)dump_backtrace();
+      }
+      const detail::FormatCall call{f, args};
+      detail::emit_record(node_.get(), use_context_, severity, nullptr, AttrValue(), attrs, &loc,
+                          &call);
+      return;
+    }
     fmt::memory_buffer buf;  // 500 bytes inline: no heap allocation for ordinary bodies
     fmt::vformat_to(std::back_inserter(buf), f, args);
     const AttrValue body(std::string_view(buf.data(), buf.size()));

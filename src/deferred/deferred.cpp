@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/args.h>
+
 #include "dagstack/logger/config_error.h"
 #include "deferred/byte_ring.h"
 #include "deferred/deferred_path.h"
@@ -149,6 +151,7 @@ constexpr std::uint8_t kHasSpan = 1;
 constexpr std::uint8_t kHasLoc = 2;
 constexpr std::uint8_t kOwnsSinks = 4;
 constexpr std::uint8_t kOwnsNode = 8;
+constexpr std::uint8_t kHasFormat = 16;  // the body is a format string and its arguments
 
 using SinksRef = std::shared_ptr<const SinkList>;
 using NodeRef = std::shared_ptr<const Node>;
@@ -228,6 +231,86 @@ struct In {
   }
 };
 
+// ---- fmt arguments ----
+
+enum FmtTag : std::uint8_t {
+  kFmtInt = 1,
+  kFmtUint,
+  kFmtBool,
+  kFmtChar,
+  kFmtFloat,
+  kFmtDouble,
+  kFmtLongDouble,
+  kFmtString,
+  kFmtPointer,
+};
+constexpr std::size_t kNotCopyable = ~std::size_t{0};
+
+// Sizes (and, with `out`, writes) one fmt argument: a tag and its value; kNotCopyable for a type
+// with its own formatter, a 128-bit integer or a null C string (the caller formats those).
+struct FmtArgCopy {
+  Out* out;
+  template <typename V>
+  std::size_t scalar(std::uint8_t tag, const V& v) noexcept {
+    if (out != nullptr) {
+      out->put(tag);
+      out->put(v);
+    }
+    return 1 + sizeof(V);
+  }
+  std::size_t text(std::string_view v) noexcept {
+    if (out != nullptr) {
+      out->put(static_cast<std::uint8_t>(kFmtString));
+      out->put_string(v);
+    }
+    return 1 + 4 + v.size();
+  }
+  template <typename T>
+  std::size_t operator()(T v) noexcept {
+    if constexpr (std::is_same_v<T, bool>) {
+      return scalar(kFmtBool, static_cast<std::uint8_t>(v ? 1 : 0));
+    } else if constexpr (std::is_same_v<T, char>) {
+      return scalar(kFmtChar, v);
+    } else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, long long>) {
+      return scalar(kFmtInt, static_cast<long long>(v));
+    } else if constexpr (std::is_same_v<T, unsigned> || std::is_same_v<T, unsigned long long>) {
+      return scalar(kFmtUint, static_cast<unsigned long long>(v));
+    } else if constexpr (std::is_same_v<T, float>) {
+      return scalar(kFmtFloat, v);
+    } else if constexpr (std::is_same_v<T, double>) {
+      return scalar(kFmtDouble, v);
+    } else if constexpr (std::is_same_v<T, long double>) {
+      return scalar(kFmtLongDouble, v);
+    } else if constexpr (std::is_same_v<T, const char*>) {
+      return v == nullptr ? kNotCopyable : text(v);
+    } else if constexpr (std::is_same_v<T, fmt::string_view>) {
+      return text(std::string_view(v.data(), v.size()));
+    } else if constexpr (std::is_same_v<T, const void*>) {
+      return scalar(kFmtPointer, v);
+    } else {
+      return kNotCopyable;
+    }
+  }
+};
+
+// The bytes of a format call (its format string, the argument count, the arguments), or
+// kNotCopyable.
+std::size_t format_bytes(const FormatCall& f, Out* out) noexcept {
+  std::size_t n = 4 + f.format.size() + 4;
+  std::uint32_t count = 0;
+  while (f.args.get(static_cast<int>(count))) ++count;
+  if (out != nullptr) {
+    out->put_string(std::string_view(f.format.data(), f.format.size()));
+    out->put(count);
+  }
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::size_t a = fmt::visit_format_arg(FmtArgCopy{out}, f.args.get(static_cast<int>(i)));
+    if (a == kNotCopyable) return kNotCopyable;
+    n += a;
+  }
+  return n;
+}
+
 // The heap copies of a call's nested values, made before anything is reserved. Reused per thread.
 struct NestedCopies {
   std::vector<Value*> values;
@@ -251,11 +334,23 @@ struct NestedCopies {
   }
 };
 
+}  // namespace
+
+bool deferrable_format_args(fmt::format_args args) noexcept {
+  for (int i = 0;; ++i) {
+    const auto arg = args.get(i);
+    if (!arg) return true;
+    if (fmt::visit_format_arg(FmtArgCopy{nullptr}, arg) == kNotCopyable) return false;
+  }
+}
+
+namespace {
+
 std::size_t site_bytes(const CallSite& site, bool owns_sinks, bool owns_node) noexcept {
   std::size_t n = sizeof(EntryHeader) + kHeadBytes;
   if (owns_sinks) n += sizeof(SinksRef);
   if (owns_node) n += sizeof(NodeRef);
-  n += value_bytes(site.body);
+  n += site.format != nullptr ? format_bytes(*site.format, nullptr) : value_bytes(site.body);
   for (const auto& a : site.attrs) n += 4 + a.key.size() + value_bytes(a.value);
   for (const auto& b : site.baggage) n += 4 + b.key.size() + 4 + b.value.size();
   return round8(n);
@@ -284,6 +379,7 @@ void write_site(std::byte* out, const CallSite& site, const SinksRef* sinks_ref,
   std::byte* p = out;
   if (sinks_ref != nullptr) head.flags |= kOwnsSinks;
   if (node_for_ref != nullptr) head.flags |= kOwnsNode;
+  if (site.format != nullptr) head.flags |= kHasFormat;
   std::memcpy(p, &head, sizeof head);
   p += kHeadBytes;
   if (sinks_ref != nullptr) {
@@ -296,7 +392,11 @@ void write_site(std::byte* out, const CallSite& site, const SinksRef* sinks_ref,
   }
   Value* const* owned = nested != nullptr ? nested->values.data() : nullptr;
   Out o{p};
-  o.put_value(site.body, owned);
+  if (site.format != nullptr) {
+    (void)format_bytes(*site.format, &o);
+  } else {
+    o.put_value(site.body, owned);
+  }
   for (const auto& a : site.attrs) {
     o.put_string(a.key);
     o.put_value(a.value, owned);
@@ -307,8 +407,69 @@ void write_site(std::byte* out, const CallSite& site, const SinksRef* sinks_ref,
   }
 }
 
+// Reads one argument written by FmtArgCopy into `store` (strings as views of the entry).
+void push_fmt_arg(In& in, fmt::dynamic_format_arg_store<fmt::format_context>& store) {
+  switch (in.get<std::uint8_t>()) {
+    case kFmtInt:
+      store.push_back(in.get<long long>());
+      break;
+    case kFmtUint:
+      store.push_back(in.get<unsigned long long>());
+      break;
+    case kFmtBool:
+      store.push_back(in.get<std::uint8_t>() != 0);
+      break;
+    case kFmtChar:
+      store.push_back(in.get<char>());
+      break;
+    case kFmtFloat:
+      store.push_back(in.get<float>());
+      break;
+    case kFmtDouble:
+      store.push_back(in.get<double>());
+      break;
+    case kFmtLongDouble:
+      store.push_back(in.get<long double>());
+      break;
+    case kFmtString: {
+      const std::string_view v = in.get_string();
+      store.push_back(fmt::string_view(v.data(), v.size()));
+      break;
+    }
+    case kFmtPointer:
+      store.push_back(in.get<const void*>());
+      break;
+    default:
+      break;
+  }
+}
+
+// Moves past one argument written by FmtArgCopy.
+void skip_fmt_arg(In& in) noexcept {
+  switch (in.get<std::uint8_t>()) {
+    case kFmtBool:
+    case kFmtChar:
+      in.p += 1;
+      break;
+    case kFmtFloat:
+      in.p += sizeof(float);
+      break;
+    case kFmtLongDouble:
+      in.p += sizeof(long double);
+      break;
+    case kFmtString:
+      (void)in.get_string();
+      break;
+    default:  // int, uint, double, pointer
+      in.p += 8;
+      break;
+  }
+}
+
 // The writer's reusable decoding space.
 struct Decoded {
+  fmt::dynamic_format_arg_store<fmt::format_context> fmt_args;
+  fmt::memory_buffer body;
   std::vector<Attribute> attrs;
   std::vector<BaggageEntry> baggage;
   std::vector<Value*> owned;
@@ -341,8 +502,26 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
   d.baggage.clear();
   In in{p};
   CallSite site;
-  site.body = in.get_value(d.owned);
   try {
+    if ((head.flags & kHasFormat) != 0) {
+      const std::string_view format = in.get_string();
+      const auto count = in.get<std::uint32_t>();
+      d.fmt_args.clear();
+      for (std::uint32_t i = 0; i < count; ++i) push_fmt_arg(in, d.fmt_args);
+      d.body.clear();
+      try {
+        fmt::vformat_to(std::back_inserter(d.body), fmt::string_view(format.data(), format.size()),
+                        fmt::format_args(d.fmt_args));
+      } catch (const std::exception& e) {
+        // As on the synchronous path: reported, and the record is not emitted.
+        report_internal(kSeverityError, "log message formatting failed",
+                        {{"error.message", what_of(e)}});
+        throw;
+      }
+      site.body = AttrValue(std::string_view(d.body.data(), d.body.size()));
+    } else {
+      site.body = in.get_value(d.owned);
+    }
     d.attrs.reserve(head.n_attrs);
     d.baggage.reserve(head.n_baggage);
     for (std::uint32_t i = 0; i < head.n_attrs; ++i) {
@@ -400,7 +579,13 @@ void discard_entry(const EntryHeader* h) noexcept {
     p += sizeof(NodeRef);
   }
   In in{p};
-  (void)in.get_value(d.owned);
+  if ((head.flags & kHasFormat) != 0) {
+    (void)in.get_string();
+    const auto count = in.get<std::uint32_t>();
+    for (std::uint32_t i = 0; i < count; ++i) skip_fmt_arg(in);
+  } else {
+    (void)in.get_value(d.owned);
+  }
   for (std::uint32_t i = 0; i < head.n_attrs; ++i) {
     (void)in.get_string();
     (void)in.get_value(d.owned);

@@ -31,6 +31,10 @@ inline bool deferred_active() noexcept {
 bool deferred_enqueue(const CallSite& site,
                       const std::shared_ptr<const SinkList>* override_sinks) noexcept;
 
+// True when every argument can be copied for formatting on the writer (numbers, bools, chars,
+// strings, pointers); false for a type with its own formatter (formatted by the caller).
+bool deferrable_format_args(fmt::format_args args) noexcept;
+
 // Waits until every record queued before the call has been handed to its sinks, waking the
 // writer. Returns false on timeout, or when called on the writer thread (it cannot wait for
 // itself). True at once when the deferred path is not running.

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "dagstack/logger/attribute.h"
 #include "dagstack/logger/logger.h"
 #include "dagstack/logger/source_location.h"
@@ -25,6 +27,13 @@ struct BaggageEntry {
   std::string_view value;
 };
 
+// An fmt-style body not formatted yet: the format string and the call's arguments (views, valid
+// for the call). The deferred path copies both and formats on the writer thread.
+struct FormatCall {
+  fmt::string_view format;
+  fmt::format_args args;
+};
+
 // Everything an emit needs after the call site: the node (bound attributes), the configuration
 // snapshot read at the call (redaction, resource, scope), the sinks chosen at the call (a scoped
 // override or the node's), the time, the trace fields and the call's own data. Views only: valid
@@ -35,7 +44,8 @@ struct CallSite {
   const SinkList* sinks = nullptr;
   int severity = 0;
   std::uint64_t time_unix_nano = 0;
-  AttrValue body;
+  AttrValue body;  // unused while `format` is set
+  const FormatCall* format = nullptr;
   AttributeSpan attrs;
   std::span<const BaggageEntry> baggage;
   const SourceLocation* loc = nullptr;  // set only when code locations are to be added
@@ -72,8 +82,10 @@ extern constinit thread_local SinkBatch* tl_sink_batch;
 void finish_record(const CallSite& site) noexcept;
 
 // The synchronous emit path; `explicit_ctx` set means only that context is consulted. With the
-// deferred path running (deferred.h), the call site is queued for the writer instead.
+// deferred path running (deferred.h), the call site is queued for the writer instead. With
+// `format` set, `body` is ignored: the body is formatted from it (by the writer, if queued).
 void emit_record(const Node* node, bool use_context, int severity, const Context* explicit_ctx,
-                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc);
+                 AttrValue body, AttributeSpan attrs, const SourceLocation* loc,
+                 const FormatCall* format = nullptr);
 
 }  // namespace dagstack::logger::detail

@@ -22,6 +22,22 @@
 
 namespace dagstack::logger {
 namespace {
+struct Money {
+  int cents;
+};
+}  // namespace
+}  // namespace dagstack::logger
+
+// A type with its own formatter: never copied into the ring (the caller formats the body).
+template <>
+struct fmt::formatter<dagstack::logger::Money> : fmt::formatter<std::string_view> {
+  auto format(const dagstack::logger::Money& m, fmt::format_context& ctx) const {
+    return fmt::format_to(ctx.out(), "{}.{:02}", m.cents / 100, m.cents % 100);
+  }
+};
+
+namespace dagstack::logger {
+namespace {
 
 using testing::JsonLinesSink;
 using testing::SteppingClock;
@@ -150,6 +166,34 @@ AttrValue view_of(const Value& v) {
   }
 }
 
+// fmt bodies: arguments the writer formats (numbers, chars, bools, strings, pointers, with
+// specs) and one with its own formatter (the caller formats it).
+void fmt_record(Logger& logger, std::mt19937_64& rng, int i, AttributeSpan attrs) {
+  static const char* const kWords[] = {"alpha", "", "\x01ctl\n", "\xC3\xA9t\xC3\xA9"};
+  const std::string word = kWords[rng() % 4];
+  switch (rng() % 6) {
+    case 0:
+      logger.info("fmt {} and {} of {}", i, std::string_view(word), 2.5, attrs);
+      break;
+    case 1:
+      logger.warn("{:>8}|{:<6.3f}|{:x}|{:#o}", static_cast<unsigned>(rng()), 1.0f / 3, -i,
+                  static_cast<unsigned long long>(rng()), attrs);
+      break;
+    case 2:
+      logger.error("{}{}{}", 'c', true, word.c_str(), attrs);
+      break;
+    case 3:
+      logger.debug("{:e} {} {}", static_cast<long double>(i) / 7, 1e-300, -0.0, attrs);
+      break;
+    case 4:
+      logger.info("money {} for {}", Money{i * 7}, word, attrs);
+      break;
+    default:
+      logger.info("{:*^11} {:+d} {}", std::string(word), i, static_cast<short>(-3), attrs);
+      break;
+  }
+}
+
 void random_records(std::uint64_t seed, int count, const Sinks& sinks) {
   std::mt19937_64 rng(seed);
   Logger base = Logger::get("eq");
@@ -197,7 +241,7 @@ void random_records(std::uint64_t seed, int count, const Sinks& sinks) {
         break;
       }
       default:
-        logger.info("fmt {} and {} of {}", i, std::string_view("text"), 2.5, AttributeSpan(attrs));
+        fmt_record(logger, rng, i, AttributeSpan(attrs));
         break;
     }
   }
