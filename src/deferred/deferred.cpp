@@ -81,6 +81,7 @@ struct State {
   std::chrono::microseconds max_delay{1000};
   std::atomic<bool> crash_stop{false};
   std::atomic<bool> crash_parked{false};
+  std::atomic<std::uint64_t> formatted{0};  // written by the writer only
   std::atomic<const EntryHeader*> current{nullptr};  // the entry being finished (crash drain)
   bool atexit_registered = false;                    // guarded by control_mutex
 };
@@ -519,6 +520,7 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
         throw;
       }
       site.body = AttrValue(std::string_view(d.body.data(), d.body.size()));
+      bump(state().formatted);
     } else {
       site.body = in.get_value(d.owned);
     }
@@ -1005,6 +1007,7 @@ DeferredStats deferred_stats() noexcept {
     out = s.released;
     out.rings_created = s.rings_created;
     out.rings_live = s.rings.size();
+    out.formatted = s.formatted.load(std::memory_order_relaxed);
     for (const auto* r : s.rings) {
       out.enqueued += r->enqueued.load(std::memory_order_relaxed);
       out.written += r->written.load(std::memory_order_relaxed);

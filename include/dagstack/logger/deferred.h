@@ -35,6 +35,7 @@ struct DeferredStats {
   std::uint64_t blocked = 0;      // calls that waited for room (kBlock)
   std::uint64_t synchronous = 0;  // calls finished on the caller (the path was stopping)
   std::uint64_t large = 0;        // records larger than a ring slot, queued through the heap
+  std::uint64_t formatted = 0;    // fmt-style bodies formatted by the writer (not the caller)
   std::uint64_t errors = 0;       // records that could not be copied (out of memory)
   std::uint64_t rings_created = 0;
   std::uint64_t rings_released = 0;  // rings of ended threads, released by the writer
