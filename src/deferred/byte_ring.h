@@ -1,4 +1,4 @@
-// byte_ring.h: a single-producer single-consumer ring of variable-sized, 8-byte aligned entries.
+// byte_ring.h: a single-producer single-consumer ring of variable-sized, 16-byte aligned entries.
 #pragma once
 
 #include <atomic>
@@ -10,7 +10,7 @@
 
 namespace dagstack::logger::detail {
 
-// The header of every entry: its size in bytes (header included, a multiple of 8), its kind and
+// The header of every entry: its size in bytes (header included, a multiple of 16), its kind and
 // the record's time (the writer merges rings by it without decoding the entry).
 struct EntryHeader {
   std::uint32_t size;
@@ -46,7 +46,7 @@ class ByteRing {
   // The largest entry reserve() accepts.
   std::size_t max_entry() const noexcept { return capacity_ / 2; }
 
-  // Producer: `n` contiguous bytes (a multiple of 8, at most max_entry()), or nullptr when the
+  // Producer: `n` contiguous bytes (a multiple of 16, at most max_entry()), or nullptr when the
   // ring has no room now. The entry becomes visible with commit().
   std::byte* reserve(std::size_t n) noexcept {
     const std::uint64_t head = head_.load(std::memory_order_relaxed);

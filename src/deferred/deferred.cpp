@@ -56,6 +56,8 @@ struct ThreadRing {
   std::atomic<std::uint64_t> written{0};
 };
 
+struct Decoded;
+
 // Rings, the writer and the counters of released rings. Leaked on purpose: threads may log
 // during static destruction.
 struct State {
@@ -82,6 +84,7 @@ struct State {
   std::atomic<bool> crash_stop{false};
   std::atomic<bool> crash_parked{false};
   std::atomic<std::uint64_t> formatted{0};  // written by the writer only
+  Decoded* crash_decoded = nullptr;         // reserved by start_deferred() for the crash drain
   std::atomic<const EntryHeader*> current{nullptr};  // the entry being finished (crash drain)
   bool atexit_registered = false;                    // guarded by control_mutex
 };
@@ -158,6 +161,9 @@ using SinksRef = std::shared_ptr<const SinkList>;
 using NodeRef = std::shared_ptr<const Node>;
 
 constexpr std::size_t round8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
+// Entry sizes are multiples of the header's 16 bytes, so the padding before a wrap always holds
+// a whole header.
+constexpr std::size_t round16(std::size_t n) noexcept { return (n + 15) & ~std::size_t{15}; }
 constexpr std::size_t kHeadBytes = round8(sizeof(SiteHead));
 
 std::size_t value_bytes(const AttrValue& v) noexcept {
@@ -354,7 +360,7 @@ std::size_t site_bytes(const CallSite& site, bool owns_sinks, bool owns_node) no
   n += site.format != nullptr ? format_bytes(*site.format, nullptr) : value_bytes(site.body);
   for (const auto& a : site.attrs) n += 4 + a.key.size() + value_bytes(a.value);
   for (const auto& b : site.baggage) n += 4 + b.key.size() + 4 + b.value.size();
-  return round8(n);
+  return round16(n);
 }
 
 // Writes the call site after its header at `out` (an 8-aligned block of site_bytes()).
@@ -411,37 +417,20 @@ void write_site(std::byte* out, const CallSite& site, const SinksRef* sinks_ref,
 // Reads one argument written by FmtArgCopy into `store` (strings as views of the entry).
 void push_fmt_arg(In& in, fmt::dynamic_format_arg_store<fmt::format_context>& store) {
   switch (in.get<std::uint8_t>()) {
-    case kFmtInt:
-      store.push_back(in.get<long long>());
-      break;
-    case kFmtUint:
-      store.push_back(in.get<unsigned long long>());
-      break;
-    case kFmtBool:
-      store.push_back(in.get<std::uint8_t>() != 0);
-      break;
-    case kFmtChar:
-      store.push_back(in.get<char>());
-      break;
-    case kFmtFloat:
-      store.push_back(in.get<float>());
-      break;
-    case kFmtDouble:
-      store.push_back(in.get<double>());
-      break;
-    case kFmtLongDouble:
-      store.push_back(in.get<long double>());
-      break;
+    case kFmtInt: store.push_back(in.get<long long>()); break;
+    case kFmtUint: store.push_back(in.get<unsigned long long>()); break;
+    case kFmtBool: store.push_back(in.get<std::uint8_t>() != 0); break;
+    case kFmtChar: store.push_back(in.get<char>()); break;
+    case kFmtFloat: store.push_back(in.get<float>()); break;
+    case kFmtDouble: store.push_back(in.get<double>()); break;
+    case kFmtLongDouble: store.push_back(in.get<long double>()); break;
     case kFmtString: {
       const std::string_view v = in.get_string();
       store.push_back(fmt::string_view(v.data(), v.size()));
       break;
     }
-    case kFmtPointer:
-      store.push_back(in.get<const void*>());
-      break;
-    default:
-      break;
+    case kFmtPointer: store.push_back(in.get<const void*>()); break;
+    default: break;
   }
 }
 
@@ -449,18 +438,10 @@ void push_fmt_arg(In& in, fmt::dynamic_format_arg_store<fmt::format_context>& st
 void skip_fmt_arg(In& in) noexcept {
   switch (in.get<std::uint8_t>()) {
     case kFmtBool:
-    case kFmtChar:
-      in.p += 1;
-      break;
-    case kFmtFloat:
-      in.p += sizeof(float);
-      break;
-    case kFmtLongDouble:
-      in.p += sizeof(long double);
-      break;
-    case kFmtString:
-      (void)in.get_string();
-      break;
+    case kFmtChar: in.p += 1; break;
+    case kFmtFloat: in.p += sizeof(float); break;
+    case kFmtLongDouble: in.p += sizeof(long double); break;
+    case kFmtString: (void)in.get_string(); break;
     default:  // int, uint, double, pointer
       in.p += 8;
       break;
@@ -789,7 +770,7 @@ bool deferred_enqueue(const CallSite& site,
       bump(tr->synchronous);
       return false;
     }
-    entry = sizeof(EntryHeader) + 8;
+    entry = round16(sizeof(EntryHeader) + sizeof heap);
   }
   std::byte* slot = ring.reserve(entry);
   if (slot == nullptr) {
@@ -912,23 +893,28 @@ void deferred_emergency_drain() noexcept {
     if (!s.crash_parked.load(std::memory_order_acquire)) return;  // stuck in a sink
   }
   if (!s.rings_mutex.try_lock()) return;
-  Decoded d;
-  std::vector<Active> active;
-  for (ThreadRing* r : s.rings) {
-    if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h, 0});
-  }
-  while (!active.empty()) {
-    std::size_t best = 0;
-    for (std::size_t i = 1; i < active.size(); ++i) {
-      if (active[i].next->time < active[best].next->time) best = i;
+  // No allocation from here on for ordinary records (a signal handler must not call malloc):
+  // the decoding space was reserved by start_deferred(), the merge uses a fixed array.
+  Decoded& d = *s.crash_decoded;
+  constexpr std::size_t kMerge = 64;
+  Active active[kMerge];
+  for (;;) {
+    std::size_t n = 0;
+    for (ThreadRing* r : s.rings) {
+      if (n == kMerge) break;
+      if (const EntryHeader* h = r->ring.peek()) active[n++] = {r, h, 0};
     }
-    Active& a = active[best];
-    finish_entry(a.next, d, true);
-    a.ring->ring.pop(a.next);
-    a.next = a.ring->ring.peek();
-    if (a.next == nullptr) {
-      a = active.back();
-      active.pop_back();
+    if (n == 0) break;
+    while (n != 0) {
+      std::size_t best = 0;
+      for (std::size_t i = 1; i < n; ++i) {
+        if (active[i].next->time < active[best].next->time) best = i;
+      }
+      Active& a = active[best];
+      finish_entry(a.next, d, true);
+      a.ring->ring.pop(a.next);
+      a.next = a.ring->ring.peek();
+      if (a.next == nullptr) active[best] = active[--n];
     }
   }
   s.rings_mutex.unlock();
@@ -963,6 +949,13 @@ void start_deferred(const DeferredOptions& options) {
   if (!s.atexit_registered) {
     std::atexit(detail::stop_at_exit);
     s.atexit_registered = true;
+  }
+  if (s.crash_decoded == nullptr) {
+    auto* d = new detail::Decoded();
+    d->attrs.reserve(256);
+    d->baggage.reserve(64);
+    d->owned.reserve(64);
+    s.crash_decoded = d;
   }
   s.alive.store(true, std::memory_order_release);
   s.thread = std::thread(detail::writer_main);

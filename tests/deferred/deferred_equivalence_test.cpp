@@ -172,22 +172,14 @@ void fmt_record(Logger& logger, std::mt19937_64& rng, int i, AttributeSpan attrs
   static const char* const kWords[] = {"alpha", "", "\x01ctl\n", "\xC3\xA9t\xC3\xA9"};
   const std::string word = kWords[rng() % 4];
   switch (rng() % 6) {
-    case 0:
-      logger.info("fmt {} and {} of {}", i, std::string_view(word), 2.5, attrs);
-      break;
+    case 0: logger.info("fmt {} and {} of {}", i, std::string_view(word), 2.5, attrs); break;
     case 1:
       logger.warn("{:>8}|{:<6.3f}|{:x}|{:#o}", static_cast<unsigned>(rng()), 1.0f / 3, -i,
                   static_cast<unsigned long long>(rng()), attrs);
       break;
-    case 2:
-      logger.error("{}{}{}", 'c', true, word.c_str(), attrs);
-      break;
-    case 3:
-      logger.debug("{:e} {} {}", static_cast<long double>(i) / 7, 1e-300, -0.0, attrs);
-      break;
-    case 4:
-      logger.info("money {} for {}", Money{i * 7}, word, attrs);
-      break;
+    case 2: logger.error("{}{}{}", 'c', true, word.c_str(), attrs); break;
+    case 3: logger.debug("{:e} {} {}", static_cast<long double>(i) / 7, 1e-300, -0.0, attrs); break;
+    case 4: logger.info("money {} for {}", Money{i * 7}, word, attrs); break;
     default:
       logger.info("{:*^11} {:+d} {}", std::string(word), i, static_cast<short>(-3), attrs);
       break;
@@ -240,9 +232,7 @@ void random_records(std::uint64_t seed, int count, const Sinks& sinks) {
         logger.log(severity, view_of(body), attrs);
         break;
       }
-      default:
-        fmt_record(logger, rng, i, AttributeSpan(attrs));
-        break;
+      default: fmt_record(logger, rng, i, AttributeSpan(attrs)); break;
     }
   }
 }

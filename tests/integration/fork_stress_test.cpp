@@ -14,33 +14,14 @@
 #include <vector>
 
 #include "dagstack/logger.hpp"
+#include "support/sanitizers.h"
 
 namespace dl = dagstack::logger;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int kRuns = 200;  // fork is slow under the sanitizers
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr int kRuns = 200;
-#else
-constexpr int kRuns = 1000;
-#endif
-#else
-constexpr int kRuns = 1000;
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using dagstack::logger::testing::kSanitized;
+constexpr int kRuns = kSanitized ? 200 : 1000;  // fork is slow under the sanitizers
 // The whole test stays bounded on a slow machine: no new fork after this much time.
 constexpr auto kBudget = std::chrono::seconds(45);
 
