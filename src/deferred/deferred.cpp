@@ -141,9 +141,6 @@ struct SiteHead {
   const Node* node;
   const Resolved* resolved;
   const SinkList* sinks;
-  SourceLocation loc;
-  TraceId trace_id;
-  SpanId span_id;
   std::int32_t severity;
   std::uint32_t n_attrs;
   std::uint32_t n_baggage;
@@ -151,6 +148,12 @@ struct SiteHead {
   std::uint8_t flags;
 };
 static_assert(std::is_trivially_copyable_v<SiteHead>);
+// Follows the head when kHasSpan is set; a SourceLocation follows when kHasLoc is set.
+struct SiteTrace {
+  TraceId trace_id;
+  SpanId span_id;
+};
+static_assert(sizeof(SiteTrace) == 24 && sizeof(SourceLocation) == 24);
 constexpr std::uint8_t kHasSpan = 1;
 constexpr std::uint8_t kHasLoc = 2;
 constexpr std::uint8_t kOwnsSinks = 4;
@@ -186,8 +189,23 @@ struct Out {
   }
   void put_string(std::string_view s) noexcept {
     put(static_cast<std::uint32_t>(s.size()));
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    copy_bytes(p, s.data(), s.size());
     p += s.size();
+  }
+  // Short copies (most keys and values) with fixed-size moves instead of a call to memcpy.
+  static void copy_bytes(std::byte* to, const char* from, std::size_t n) noexcept {
+    if (n >= 8 && n <= 16) {
+      std::memcpy(to, from, 8);
+      std::memcpy(to + n - 8, from + n - 8, 8);
+    } else if (n > 16 && n <= 32) {
+      std::memcpy(to, from, 16);
+      std::memcpy(to + n - 16, from + n - 16, 16);
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(to, from, 4);
+      std::memcpy(to + n - 4, from + n - 4, 4);
+    } else if (n != 0) {
+      std::memcpy(to, from, n);
+    }
   }
   // `owned` supplies the heap copies of nested values, in order.
   void put_value(const AttrValue& v, Value* const*& owned) noexcept {
@@ -353,8 +371,65 @@ bool deferrable_format_args(fmt::format_args args) noexcept {
 
 namespace {
 
+// The writers of the variable part. The output never aliases the call's data (`restrict`), so
+// the compiler keeps the cursor and the attribute fields in registers across the stores.
+inline std::byte* write_string(std::byte* __restrict p, std::string_view v) noexcept {
+  const auto n = static_cast<std::uint32_t>(v.size());
+  std::memcpy(p, &n, sizeof n);
+  Out::copy_bytes(p + sizeof n, v.data(), n);
+  return p + sizeof n + n;
+}
+
+inline std::byte* write_value(std::byte* __restrict p, const AttrValue& v,
+                              Value* const*& owned) noexcept {
+  const AttrValue::Kind kind = v.kind();
+  *p = static_cast<std::byte>(kind);
+  switch (kind) {
+    case AttrValue::Kind::kNull:
+      return p + 1;
+    case AttrValue::Kind::kBool:
+      p[1] = static_cast<std::byte>(v.as_bool() ? 1 : 0);
+      return p + 2;
+    case AttrValue::Kind::kInt: {
+      const std::int64_t x = v.as_int();
+      std::memcpy(p + 1, &x, 8);
+      return p + 9;
+    }
+    case AttrValue::Kind::kUint: {
+      const std::uint64_t x = v.as_uint();
+      std::memcpy(p + 1, &x, 8);
+      return p + 9;
+    }
+    case AttrValue::Kind::kDouble: {
+      const double x = v.as_double();
+      std::memcpy(p + 1, &x, 8);
+      return p + 9;
+    }
+    case AttrValue::Kind::kString:
+      return write_string(p + 1, v.as_string());
+    case AttrValue::Kind::kValue: {
+      Value* x = *owned++;
+      std::memcpy(p + 1, &x, sizeof x);
+      return p + 1 + sizeof x;
+    }
+  }
+  return p + 1;
+}
+
+[[gnu::noinline]] std::byte* write_attributes(std::byte* __restrict p,
+                                              const Attribute* __restrict attrs, std::size_t n,
+                                              Value* const* owned) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    p = write_string(p, attrs[i].key);
+    p = write_value(p, attrs[i].value, owned);
+  }
+  return p;
+}
+
 std::size_t site_bytes(const CallSite& site, bool owns_sinks, bool owns_node) noexcept {
   std::size_t n = sizeof(EntryHeader) + kHeadBytes;
+  if (site.has_span) n += sizeof(SiteTrace);
+  if (site.loc != nullptr) n += sizeof(SourceLocation);
   if (owns_sinks) n += sizeof(SinksRef);
   if (owns_node) n += sizeof(NodeRef);
   n += site.format != nullptr ? format_bytes(*site.format, nullptr) : value_bytes(site.body);
@@ -364,31 +439,32 @@ std::size_t site_bytes(const CallSite& site, bool owns_sinks, bool owns_node) no
 }
 
 // Writes the call site after its header at `out` (an 8-aligned block of site_bytes()).
-void write_site(std::byte* out, const CallSite& site, const SinksRef* sinks_ref,
+void write_site(std::byte* __restrict out, const CallSite& site, const SinksRef* sinks_ref,
                 const Node* node_for_ref, const NestedCopies* nested) noexcept {
-  SiteHead head{};
+  SiteHead head;
   head.node = site.node;
   head.resolved = site.resolved;
   head.sinks = site.sinks;
-  if (site.loc != nullptr) {
-    head.loc = *site.loc;
-    head.flags |= kHasLoc;
-  }
-  if (site.has_span) {
-    head.trace_id = site.trace_id;
-    head.span_id = site.span_id;
-    head.trace_flags = site.trace_flags;
-    head.flags |= kHasSpan;
-  }
   head.severity = site.severity;
   head.n_attrs = static_cast<std::uint32_t>(site.attrs.size());
   head.n_baggage = static_cast<std::uint32_t>(site.baggage.size());
+  head.trace_flags = site.trace_flags;
+  head.flags = static_cast<std::uint8_t>(
+      (site.has_span ? kHasSpan : 0) | (site.loc != nullptr ? kHasLoc : 0) |
+      (sinks_ref != nullptr ? kOwnsSinks : 0) | (node_for_ref != nullptr ? kOwnsNode : 0) |
+      (site.format != nullptr ? kHasFormat : 0));
   std::byte* p = out;
-  if (sinks_ref != nullptr) head.flags |= kOwnsSinks;
-  if (node_for_ref != nullptr) head.flags |= kOwnsNode;
-  if (site.format != nullptr) head.flags |= kHasFormat;
   std::memcpy(p, &head, sizeof head);
   p += kHeadBytes;
+  if (site.has_span) {
+    const SiteTrace trace{site.trace_id, site.span_id};
+    std::memcpy(p, &trace, sizeof trace);
+    p += sizeof trace;
+  }
+  if (site.loc != nullptr) {
+    std::memcpy(p, site.loc, sizeof(SourceLocation));
+    p += sizeof(SourceLocation);
+  }
   if (sinks_ref != nullptr) {
     new (p) SinksRef(*sinks_ref);
     p += sizeof(SinksRef);
@@ -398,19 +474,17 @@ void write_site(std::byte* out, const CallSite& site, const SinksRef* sinks_ref,
     p += sizeof(NodeRef);
   }
   Value* const* owned = nested != nullptr ? nested->values.data() : nullptr;
-  Out o{p};
   if (site.format != nullptr) {
+    Out o{p};
     (void)format_bytes(*site.format, &o);
+    p = o.p;
   } else {
-    o.put_value(site.body, owned);
+    p = write_value(p, site.body, owned);
   }
-  for (const auto& a : site.attrs) {
-    o.put_string(a.key);
-    o.put_value(a.value, owned);
-  }
+  p = write_attributes(p, site.attrs.begin(), site.attrs.size(), owned);
   for (const auto& b : site.baggage) {
-    o.put_string(b.key);
-    o.put_string(b.value);
+    p = write_string(p, b.key);
+    p = write_string(p, b.value);
   }
 }
 
@@ -469,6 +543,16 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
   SiteHead head;
   std::memcpy(&head, block, sizeof head);
   std::byte* p = const_cast<std::byte*>(block) + kHeadBytes;
+  SiteTrace trace;
+  SourceLocation loc;
+  if ((head.flags & kHasSpan) != 0) {
+    std::memcpy(&trace, p, sizeof trace);
+    p += sizeof trace;
+  }
+  if ((head.flags & kHasLoc) != 0) {
+    std::memcpy(&loc, p, sizeof loc);
+    p += sizeof loc;
+  }
   SinksRef* sinks_ref = nullptr;
   NodeRef* node_ref = nullptr;
   if ((head.flags & kOwnsSinks) != 0) {
@@ -522,11 +606,11 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
     site.time_unix_nano = h->time;
     site.attrs = AttributeSpan(std::span<const Attribute>(d.attrs));
     site.baggage = d.baggage;
-    site.loc = (head.flags & kHasLoc) != 0 ? &head.loc : nullptr;
+    site.loc = (head.flags & kHasLoc) != 0 ? &loc : nullptr;
     if ((head.flags & kHasSpan) != 0) {
       site.has_span = true;
-      site.trace_id = head.trace_id;
-      site.span_id = head.span_id;
+      site.trace_id = trace.trace_id;
+      site.span_id = trace.span_id;
       site.trace_flags = head.trace_flags;
     }
     site.emergency = emergency;
@@ -553,6 +637,8 @@ void discard_entry(const EntryHeader* h) noexcept {
   SiteHead head;
   std::memcpy(&head, block, sizeof head);
   std::byte* p = const_cast<std::byte*>(block) + kHeadBytes;
+  if ((head.flags & kHasSpan) != 0) p += sizeof(SiteTrace);
+  if ((head.flags & kHasLoc) != 0) p += sizeof(SourceLocation);
   if ((head.flags & kOwnsSinks) != 0) {
     std::launder(reinterpret_cast<SinksRef*>(p))->~SinksRef();
     p += sizeof(SinksRef);
