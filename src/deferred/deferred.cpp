@@ -385,11 +385,8 @@ inline std::byte* write_value(std::byte* __restrict p, const AttrValue& v,
   const AttrValue::Kind kind = v.kind();
   *p = static_cast<std::byte>(kind);
   switch (kind) {
-    case AttrValue::Kind::kNull:
-      return p + 1;
-    case AttrValue::Kind::kBool:
-      p[1] = static_cast<std::byte>(v.as_bool() ? 1 : 0);
-      return p + 2;
+    case AttrValue::Kind::kNull: return p + 1;
+    case AttrValue::Kind::kBool: p[1] = static_cast<std::byte>(v.as_bool() ? 1 : 0); return p + 2;
     case AttrValue::Kind::kInt: {
       const std::int64_t x = v.as_int();
       std::memcpy(p + 1, &x, 8);
@@ -405,8 +402,7 @@ inline std::byte* write_value(std::byte* __restrict p, const AttrValue& v,
       std::memcpy(p + 1, &x, 8);
       return p + 9;
     }
-    case AttrValue::Kind::kString:
-      return write_string(p + 1, v.as_string());
+    case AttrValue::Kind::kString: return write_string(p + 1, v.as_string());
     case AttrValue::Kind::kValue: {
       Value* x = *owned++;
       std::memcpy(p + 1, &x, sizeof x);
