@@ -177,11 +177,54 @@ Value redact_value(const Value& v, const std::vector<std::string>& suffixes) {
   return out;
 }
 
+namespace {
+
+// The last two letters of every suffix. A key whose last two bytes are ASCII can end with a
+// suffix only if they match, case aside, that suffix's last two letters: most keys are told
+// apart in a few instructions instead of a comparison per suffix.
+class TailFilter {
+ public:
+  explicit TailFilter(const std::vector<std::string>& suffixes) noexcept {
+    for (const auto& s : suffixes) {
+      if (s.size() < 2 || count_ == kMax) {
+        usable_ = false;
+        return;
+      }
+      tails_[count_++] = tail(s[s.size() - 2], s.back());
+    }
+  }
+  // False only when `key` ends with none of the suffixes.
+  bool may_match(std::string_view key) const noexcept {
+    if (!usable_ || key.size() < 2) return true;
+    const char a = key[key.size() - 2];
+    const char b = key.back();
+    if (static_cast<unsigned char>(a) >= 0x80 || static_cast<unsigned char>(b) >= 0x80) return true;
+    const std::uint16_t t = tail(lower_ascii(a), lower_ascii(b));
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (tails_[i] == t) return true;
+    }
+    return false;
+  }
+
+ private:
+  static constexpr std::size_t kMax = 16;
+  static std::uint16_t tail(char a, char b) noexcept {
+    return static_cast<std::uint16_t>((static_cast<unsigned char>(a) << 8) |
+                                      static_cast<unsigned char>(b));
+  }
+  std::uint16_t tails_[kMax] = {};
+  std::size_t count_ = 0;
+  bool usable_ = true;
+};
+
+}  // namespace
+
 void redact_attributes(std::span<Attribute> attrs, const std::vector<std::string>& suffixes,
                        std::forward_list<Value>& storage) {
   if (suffixes.empty()) return;
+  const TailFilter filter(suffixes);
   for (auto& a : attrs) {
-    if (is_secret_key(a.key, suffixes)) {
+    if (filter.may_match(a.key) && is_secret_key(a.key, suffixes)) {
       a.value = AttrValue(kRedactedPlaceholder);
     } else if (a.value.kind() == AttrValue::Kind::kValue &&
                needs_redaction(a.value.as_value(), suffixes)) {

@@ -128,6 +128,31 @@ TEST_F(RedactionTest, CustomSuffixesPerLogger) {
             (std::vector<std::string>{"_pin", "_apikey"}));
 }
 
+// The attribute path's quick filter on the keys' last two letters never changes a verdict:
+// every random key (mixed case, Unicode letters that fold to ASCII, very short) is masked exactly
+// when is_secret_key() says so, for the defaults, one-letter suffixes and a long suffix list.
+TEST_F(RedactionTest, AttributePathAgreesWithIsSecretKeyOnRandomKeys) {
+  const char* const pieces[] = {
+      "a",        "K",        "k", "E",   "y", "_", "key", "_KEY", "token", "N", "\xE2\x84\xAA",
+      "\xC5\xBF", "\xC4\xB0", "s", "pin", "x", "."};
+  std::vector<std::vector<std::string>> lists = {
+      {kDefaultSecretSuffixes.begin(), kDefaultSecretSuffixes.end()}, {"x", "_pin"}, {}};
+  for (int i = 0; i < 20; ++i) lists.back().push_back("_s" + std::to_string(i) + "ey");
+  std::uint32_t seed = 12345;
+  const auto next = [&seed] { return seed = seed * 1103515245u + 12345u, seed >> 8; };
+  for (const auto& suffixes : lists) {
+    Logger::get("svc").set_redaction_suffixes(suffixes);
+    for (int n = 0; n < 400; ++n) {
+      std::string key;
+      for (std::uint32_t parts = next() % 5; parts > 0; --parts) key += pieces[next() % 17];
+      const Value::Map out = emit({{key, "v"}});
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out.begin()->second == kMask, is_secret_key(key, suffixes))
+          << "key '" << key << "'";
+    }
+  }
+}
+
 TEST_F(RedactionTest, PerLoggerOverrideIsInheritedByDescendantsOnly) {
   Logger::get("svc").set_redaction_suffixes(std::vector<std::string>{"_pin"});
   EXPECT_EQ(emit(Logger::get("svc.db.pool"), {{"card_pin", "1"}}).at("card_pin"), kMask);
