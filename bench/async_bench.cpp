@@ -215,7 +215,7 @@ void AllocsAsync64Loggers(benchmark::State& state) {
 
 // Ring bytes per thread for the benchmarks: room for more than the AsyncSink's 8192 slots of
 // the reference record (~180 bytes each in the ring).
-constexpr std::size_t kDeferredRing = 2u << 20;
+constexpr std::size_t kDeferredRing = 512u << 10;
 
 void setup_dagstack_deferred() {
   g_path = scratch_file("deferred-dagstack");

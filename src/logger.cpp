@@ -284,6 +284,12 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     site.span_id = trace_src->span_id;
     site.trace_flags = trace_src->trace_flags;
   }
+  const bool deferred = deferred_active();
+  if (format == nullptr) {
+    if (deferred && deferred_enqueue(site, override_sinks)) return;
+    finish_record(site);
+    return;
+  }
   // An fmt body is formatted here unless the writer can (deferred path, copyable arguments).
   fmt::memory_buffer buf;
   const auto format_here = [&] {
@@ -291,11 +297,8 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     site.format = nullptr;
     site.body = AttrValue(std::string_view(buf.data(), buf.size()));
   };
-  const bool deferred = deferred_active();
-  if (format != nullptr) {
-    site.format = format;
-    if (!deferred || !deferrable_format_args(format->args)) format_here();
-  }
+  site.format = format;
+  if (!deferred || !deferrable_format_args(format->args)) format_here();
   if (deferred && deferred_enqueue(site, override_sinks)) return;
   if (site.format != nullptr) format_here();
   finish_record(site);

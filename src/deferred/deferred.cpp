@@ -53,7 +53,7 @@ struct ThreadRing {
   std::atomic<std::uint64_t> synchronous{0};
   std::atomic<std::uint64_t> large{0};
   std::atomic<std::uint64_t> errors{0};
-  std::atomic<std::uint64_t> written{0};
+  alignas(64) std::atomic<std::uint64_t> written{0};  // the writer's own line
 };
 
 struct Decoded;
@@ -75,18 +75,21 @@ struct State {
   std::atomic<bool> stop{false};  // written under mutex
   std::chrono::steady_clock::time_point stop_deadline;
   std::thread thread;
-  std::atomic<bool> alive{false};   // the writer thread exists
-  std::atomic<bool> parked{false};  // the writer sleeps for long: the next record wakes it
   std::atomic<int> flush_waiters{0};
-  std::atomic<std::size_t> ring_bytes{64 * 1024};
-  std::atomic<bool> drop_when_full{false};
   std::chrono::microseconds max_delay{1000};
-  std::atomic<bool> crash_stop{false};
   std::atomic<bool> crash_parked{false};
-  std::atomic<std::uint64_t> formatted{0};  // written by the writer only
-  Decoded* crash_decoded = nullptr;         // reserved by start_deferred() for the crash drain
-  std::atomic<const EntryHeader*> current{nullptr};  // the entry being finished (crash drain)
-  bool atexit_registered = false;                    // guarded by control_mutex
+  Decoded* crash_decoded = nullptr;  // reserved by start_deferred() for the crash drain
+  // Read by every call, written only by start/stop: a line of their own.
+  alignas(64) std::atomic<std::size_t> ring_bytes{64 * 1024};
+  std::atomic<bool> drop_when_full{false};
+  std::atomic<bool> alive{false};       // the writer thread exists
+  std::atomic<bool> crash_stop{false};  // read by the writer between records
+  // Read by every call, written when the writer goes to sleep and wakes.
+  alignas(64) std::atomic<bool> parked{false};  // sleeping long: the next record wakes it
+  // Written by the writer for every record.
+  alignas(64) std::atomic<const EntryHeader*> current{nullptr};  // being finished (crash drain)
+  std::atomic<std::uint64_t> formatted{0};
+  alignas(64) bool atexit_registered = false;  // guarded by control_mutex
 };
 
 State& state() noexcept {
@@ -169,14 +172,17 @@ constexpr std::size_t round8(std::size_t n) noexcept { return (n + 7) & ~std::si
 constexpr std::size_t round16(std::size_t n) noexcept { return (n + 15) & ~std::size_t{15}; }
 constexpr std::size_t kHeadBytes = round8(sizeof(SiteHead));
 
-std::size_t value_bytes(const AttrValue& v) noexcept {
-  switch (v.kind()) {
-    case AttrValue::Kind::kNull: return 1;
-    case AttrValue::Kind::kBool: return 2;
-    case AttrValue::Kind::kString: return 1 + 4 + v.as_string().size();
-    default:  // int, uint, double: 8 bytes; a nested value: a pointer
-      return 1 + 8;
-  }
+// Bytes of an encoded value by kind (null, bool, int, double, string without its text, nested
+// value pointer, uint), in AttrValue::Kind order.
+constexpr std::uint8_t kValueBytes[] = {1, 2, 9, 9, 5, 9, 9};
+static_assert(static_cast<int>(AttrValue::Kind::kNull) == 0 &&
+              static_cast<int>(AttrValue::Kind::kString) == 4 &&
+              static_cast<int>(AttrValue::Kind::kUint) == 6);
+
+inline std::size_t value_bytes(const AttrValue& v) noexcept {
+  const auto kind = v.kind();
+  return kValueBytes[static_cast<std::size_t>(kind)] +
+         (kind == AttrValue::Kind::kString ? v.as_string().size() : 0);
 }
 
 // A cursor writing unaligned fields.
@@ -238,7 +244,7 @@ struct In {
     p += n;
     return s;
   }
-  AttrValue get_value(std::vector<Value*>& owned) noexcept {
+  [[gnu::always_inline]] AttrValue get_value(std::vector<Value*>& owned) noexcept {
     switch (static_cast<AttrValue::Kind>(get<std::uint8_t>())) {
       case AttrValue::Kind::kNull: return AttrValue();
       case AttrValue::Kind::kBool: return AttrValue(get<std::uint8_t>() != 0);
@@ -422,19 +428,20 @@ inline std::byte* write_value(std::byte* __restrict p, const AttrValue& v,
   return p;
 }
 
-std::size_t site_bytes(const CallSite& site, bool owns_sinks, bool owns_node) noexcept {
+// The entry's bytes but the attributes (and before rounding).
+std::size_t site_head_bytes(const CallSite& site, bool owns_sinks, bool owns_node) noexcept {
   std::size_t n = sizeof(EntryHeader) + kHeadBytes;
   if (site.has_span) n += sizeof(SiteTrace);
   if (site.loc != nullptr) n += sizeof(SourceLocation);
   if (owns_sinks) n += sizeof(SinksRef);
   if (owns_node) n += sizeof(NodeRef);
   n += site.format != nullptr ? format_bytes(*site.format, nullptr) : value_bytes(site.body);
-  for (const auto& a : site.attrs) n += 4 + a.key.size() + value_bytes(a.value);
   for (const auto& b : site.baggage) n += 4 + b.key.size() + 4 + b.value.size();
-  return round16(n);
+  return n;
 }
 
-// Writes the call site after its header at `out` (an 8-aligned block of site_bytes()).
+// Writes the call site after its header at `out` (a 16-aligned block of the size computed by
+// deferred_enqueue()).
 void write_site(std::byte* __restrict out, const CallSite& site, const SinksRef* sinks_ref,
                 const Node* node_for_ref, const NestedCopies* nested) noexcept {
   SiteHead head;
@@ -560,8 +567,6 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
     p += sizeof(NodeRef);
   }
   d.owned.clear();
-  d.attrs.clear();
-  d.baggage.clear();
   In in{p};
   CallSite site;
   try {
@@ -585,23 +590,25 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
     } else {
       site.body = in.get_value(d.owned);
     }
-    d.attrs.reserve(head.n_attrs);
-    d.baggage.reserve(head.n_baggage);
+    // Grown once, then reused: filled by index (Attribute is trivially copyable).
+    if (d.attrs.size() < head.n_attrs) d.attrs.resize(head.n_attrs);
+    if (d.baggage.size() < head.n_baggage) d.baggage.resize(head.n_baggage);
+    Attribute* attrs = d.attrs.data();
     for (std::uint32_t i = 0; i < head.n_attrs; ++i) {
-      const std::string_view key = in.get_string();
-      d.attrs.emplace_back(key, in.get_value(d.owned));
+      attrs[i].key = in.get_string();
+      attrs[i].value = in.get_value(d.owned);
     }
     for (std::uint32_t i = 0; i < head.n_baggage; ++i) {
-      const std::string_view key = in.get_string();
-      d.baggage.push_back({key, in.get_string()});
+      d.baggage[i].key = in.get_string();
+      d.baggage[i].value = in.get_string();
     }
     site.node = head.node;
     site.resolved = head.resolved;
     site.sinks = sinks_ref != nullptr ? sinks_ref->get() : head.sinks;
     site.severity = head.severity;
     site.time_unix_nano = h->time;
-    site.attrs = AttributeSpan(std::span<const Attribute>(d.attrs));
-    site.baggage = d.baggage;
+    site.attrs = AttributeSpan(std::span<const Attribute>(d.attrs.data(), head.n_attrs));
+    site.baggage = std::span<const BaggageEntry>(d.baggage.data(), head.n_baggage);
     site.loc = (head.flags & kHasLoc) != 0 ? &loc : nullptr;
     if ((head.flags & kHasSpan) != 0) {
       site.has_span = true;
@@ -781,7 +788,7 @@ void writer_main() {
       if (park) s.parked.store(true, std::memory_order_seq_cst);
       s.wake_cv.wait_for(lock, park ? std::chrono::microseconds(kParkedPoll) : s.max_delay,
                          [&] { return s.wake || s.stop.load(std::memory_order_relaxed); });
-      s.parked.store(false, std::memory_order_relaxed);
+      if (park) s.parked.store(false, std::memory_order_relaxed);
     }
     s.wake = false;
   }
@@ -822,11 +829,16 @@ bool deferred_enqueue(const CallSite& site,
     tr = acquire_ring();
     if (tr == nullptr) return false;
   }
-  // Nested values are copied first: an allocation failure leaves nothing half-queued.
+  // One pass: the entry's size, and whether nested values need copying.
+  const Node* node_for_ref = site.node->detached ? site.node : nullptr;
   bool has_nested = site.body.kind() == AttrValue::Kind::kValue;
+  std::size_t bytes = site_head_bytes(site, override_sinks != nullptr, node_for_ref != nullptr);
   for (const auto& a : site.attrs) {
-    has_nested = has_nested || a.value.kind() == AttrValue::Kind::kValue;
+    has_nested |= a.value.kind() == AttrValue::Kind::kValue;
+    bytes += 4 + a.key.size() + value_bytes(a.value);
   }
+  bytes = round16(bytes);
+  // Nested values are copied first: an allocation failure leaves nothing half-queued.
   NestedCopies* nested = nullptr;
   if (has_nested) {
     static thread_local NestedCopies copies;
@@ -839,8 +851,6 @@ bool deferred_enqueue(const CallSite& site,
       return false;
     }
   }
-  const Node* node_for_ref = site.node->detached ? site.node : nullptr;
-  const std::size_t bytes = site_bytes(site, override_sinks != nullptr, node_for_ref != nullptr);
   ByteRing& ring = tr->ring;
   std::byte* heap = nullptr;
   std::size_t entry = bytes;
