@@ -179,46 +179,40 @@ Value redact_value(const Value& v, const std::vector<std::string>& suffixes) {
 
 namespace {
 
-// The last two letters of every suffix, as bits of a 64-bit set. A key whose last two bytes are
-// ASCII can end with a suffix only if they match, case aside, that suffix's last two letters:
-// nearly every key is told apart by one bit test instead of a comparison per suffix (a key that
-// hits a set bit is compared in full).
-class TailFilter {
- public:
-  explicit TailFilter(const std::vector<std::string>& suffixes) noexcept {
-    for (const auto& s : suffixes) {
-      if (s.size() < 2) {
-        bits_ = ~std::uint64_t{0};  // a one-letter suffix: no filtering
-        return;
-      }
-      bits_ |= bit(s[s.size() - 2], s.back());
-    }
-  }
-  // False only when `key` ends with none of the suffixes.
-  bool may_match(std::string_view key) const noexcept {
-    if (key.size() < 2) return true;
-    const char a = key[key.size() - 2];
-    const char b = key.back();
-    if (static_cast<unsigned char>(a) >= 0x80 || static_cast<unsigned char>(b) >= 0x80) return true;
-    return (bits_ & bit(lower_ascii(a), lower_ascii(b))) != 0;
-  }
+// The bit of a key's (or suffix's) last two letters, lowercase ASCII.
+std::uint64_t tail_bit(char a, char b) noexcept {
+  const unsigned h = (static_cast<unsigned char>(a) * 7u) ^ static_cast<unsigned char>(b);
+  return std::uint64_t{1} << (h & 63u);
+}
 
- private:
-  static std::uint64_t bit(char a, char b) noexcept {
-    const unsigned h = (static_cast<unsigned char>(a) * 7u) ^ static_cast<unsigned char>(b);
-    return std::uint64_t{1} << (h & 63u);
-  }
-  std::uint64_t bits_ = 0;
-};
+// False only when `key` ends with none of the suffixes whose tail bits are `bits`: a key whose
+// last two bytes are ASCII can end with a suffix only if they match, case aside, that suffix's
+// last two letters, so nearly every key is told apart by one bit test instead of a comparison
+// per suffix (a key that hits a set bit is compared in full).
+bool may_be_secret(std::string_view key, std::uint64_t bits) noexcept {
+  if (key.size() < 2) return true;
+  const char a = key[key.size() - 2];
+  const char b = key.back();
+  if (static_cast<unsigned char>(a) >= 0x80 || static_cast<unsigned char>(b) >= 0x80) return true;
+  return (bits & tail_bit(lower_ascii(a), lower_ascii(b))) != 0;
+}
 
 }  // namespace
 
+std::uint64_t suffix_tail_bits(const std::vector<std::string>& suffixes) noexcept {
+  std::uint64_t bits = 0;
+  for (const auto& s : suffixes) {
+    if (s.size() < 2) return ~std::uint64_t{0};  // a one-letter suffix: no filtering
+    bits |= tail_bit(s[s.size() - 2], s.back());
+  }
+  return bits;
+}
+
 void redact_attributes(std::span<Attribute> attrs, const std::vector<std::string>& suffixes,
-                       std::forward_list<Value>& storage) {
+                       std::uint64_t tail_bits, std::forward_list<Value>& storage) {
   if (suffixes.empty()) return;
-  const TailFilter filter(suffixes);
   for (auto& a : attrs) {
-    if (filter.may_match(a.key) && is_secret_key(a.key, suffixes)) {
+    if (may_be_secret(a.key, tail_bits) && is_secret_key(a.key, suffixes)) {
       a.value = AttrValue(kRedactedPlaceholder);
     } else if (a.value.kind() == AttrValue::Kind::kValue &&
                needs_redaction(a.value.as_value(), suffixes)) {

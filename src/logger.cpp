@@ -201,7 +201,8 @@ void finish_record(const CallSite& site) noexcept {
     }
 
     std::forward_list<Value> storage;
-    redact_attributes(std::span<Attribute>(buf.data(), buf.size()), *r->redaction, storage);
+    redact_attributes(std::span<Attribute>(buf.data(), buf.size()), *r->redaction,
+                      r->redaction_tail_bits, storage);
 
     LogRecord record;
     record.time_unix_nano = site.time_unix_nano;

@@ -14,6 +14,7 @@
 #include "deferred/deferred_path.h"
 #include "detail/internal_channel.h"
 #include "detail/reclaim.h"
+#include "redaction/redactor.h"
 
 namespace dagstack::logger::detail {
 namespace {
@@ -303,6 +304,7 @@ void Registry::resolve_subtree_locked(Node& node) {
   r->scope = node.scope ? node.scope : (parent ? parent->scope : nullptr);
   r->redaction =
       node.redaction ? *node.redaction : (parent ? parent->redaction : default_suffixes());
+  r->redaction_tail_bits = suffix_tail_bits(*r->redaction);
   r->owners.resource = r->resource;
   r->owners.scope = r->scope;
   node.resolved.store(r.get(), std::memory_order_release);

@@ -31,6 +31,7 @@ struct Resolved {
   std::shared_ptr<const Resource> resource;
   std::shared_ptr<const InstrumentationScope> scope;
   std::shared_ptr<const SuffixList> redaction;
+  std::uint64_t redaction_tail_bits = ~std::uint64_t{0};  // suffix_tail_bits(*redaction)
   LogRecordOwners owners;  // the same resource and scope, lent to records (LogRecord::owners)
 };
 
