@@ -213,17 +213,17 @@ void AllocsAsync64Loggers(benchmark::State& state) {
 
 // ---- the deferred caller path ----
 
-// Ring bytes per thread for the benchmarks: room for more than the AsyncSink's 8192 slots of
-// the reference record (~180 bytes each in the ring).
+// Ring bytes per thread for the caller rows (the floor gets the same): ~2,900 reference records
+// of ~180 bytes, far more than the bursts between two passes of the writer.
 constexpr std::size_t kDeferredRing = 512u << 10;
 
-void setup_dagstack_deferred() {
+void setup_dagstack_deferred(std::size_t ring_bytes = kDeferredRing) {
   g_path = scratch_file("deferred-dagstack");
   dl::FileSinkOptions fo;
   fo.path = g_path;
   g_log = configure_dagstack({dl::make_file_sink(fo)});
   dl::DeferredOptions o;
-  o.ring_bytes = kDeferredRing;
+  o.ring_bytes = ring_bytes;
   dl::start_deferred(o);
   dl::ScopedContext ctx(reference_context());
   for (std::size_t i = 0; i < 3 * kQueue; ++i) DAGSTACK_BENCH_INFO(*g_log);
@@ -338,7 +338,7 @@ void AsyncFileFloor(benchmark::State& state) {
 // End to end on the deferred path: 4096 calls, then flush_deferred(): the writer's throughput
 // (merge, redaction, encoding, write to tmpfs).
 void DeferredWriterThroughput_dagstack(benchmark::State& state) {
-  setup_dagstack_deferred();
+  setup_dagstack_deferred(2u << 20);  // a batch of 4096 fits, as in AsyncSink's 8192 slots
   dl::ScopedContext ctx(reference_context());
   std::int64_t n = 0;
   for (auto _ : state) {
