@@ -674,8 +674,8 @@ struct Active {
   std::uint64_t finished;  // entries consumed in this pass
 };
 
-// Moves the counters of `r` into the released totals and frees it (rings_mutex held).
-void release_ring_locked(State& s, ThreadRing* r) {
+// Moves the counters of `r` into the released totals (rings_mutex held).
+void add_counters_locked(State& s, const ThreadRing* r) {
   s.released.enqueued += r->enqueued.load(std::memory_order_relaxed);
   s.released.written += r->written.load(std::memory_order_relaxed);
   s.released.dropped += r->dropped.load(std::memory_order_relaxed);
@@ -684,7 +684,6 @@ void release_ring_locked(State& s, ThreadRing* r) {
   s.released.large += r->large.load(std::memory_order_relaxed);
   s.released.errors += r->errors.load(std::memory_order_relaxed);
   ++s.released.rings_released;
-  delete r;
 }
 
 void writer_main() {
@@ -694,6 +693,7 @@ void writer_main() {
   std::uint64_t version = ~std::uint64_t{0};
   std::vector<Active> active;
   std::vector<Active> exhausted;
+  std::vector<ThreadRing*> graveyard;  // unlinked, freed when no flush waits
   Decoded decoded;
   auto last_work = std::chrono::steady_clock::now();
   for (;;) {
@@ -709,19 +709,33 @@ void writer_main() {
     }
     active.clear();
     exhausted.clear();
+    bool reap = false;  // an ended thread's ring is empty
     for (ThreadRing* r : rings) {
-      if (const EntryHeader* h = r->ring.peek()) active.push_back({r, h, 0});
+      if (const EntryHeader* h = r->ring.peek()) {
+        active.push_back({r, h, 0});
+      } else if (r->orphaned.load(std::memory_order_acquire)) {
+        reap = true;
+      }
     }
     std::size_t done = 0;
     // One pass: a batch on every sink met (a file sink writes once at its end), then the rings'
     // bytes are handed back, so a flush that sees them back knows the sinks have the records.
+    // Records of different threads are merged by time (a heap once there are many rings); each
+    // thread's own order is kept.
+    const auto later = [](const Active& a, const Active& b) { return a.next->time > b.next->time; };
+    const bool use_heap = active.size() > 4;
+    if (use_heap) std::make_heap(active.begin(), active.end(), later);
     SinkBatch batch;
     tl_sink_batch = &batch;
     while (!active.empty() && done < kPassRecords) {
-      // Records of different threads are merged by time; each thread's own order is kept.
       std::size_t best = 0;
-      for (std::size_t i = 1; i < active.size(); ++i) {
-        if (active[i].next->time < active[best].next->time) best = i;
+      if (use_heap) {
+        std::pop_heap(active.begin(), active.end(), later);
+        best = active.size() - 1;
+      } else {
+        for (std::size_t i = 1; i < active.size(); ++i) {
+          if (active[i].next->time < active[best].next->time) best = i;
+        }
       }
       Active& a = active[best];
       s.current.store(a.next, std::memory_order_relaxed);
@@ -735,6 +749,8 @@ void writer_main() {
         exhausted.push_back(a);
         a = active.back();
         active.pop_back();
+      } else if (use_heap) {
+        std::push_heap(active.begin(), active.end(), later);
       }
       if (s.crash_stop.load(std::memory_order_relaxed)) break;
     }
@@ -744,6 +760,30 @@ void writer_main() {
       for (Active& a : *list) {
         a.ring->ring.publish();
         bump(a.ring->written, a.finished);
+      }
+    }
+    // Rings of ended threads leave the list as soon as they are empty (busy or not, so the list
+    // stays as long as the live threads); they are freed once no flush may hold them.
+    if (reap || !graveyard.empty()) {
+      std::lock_guard<std::mutex> lock(s.rings_mutex);
+      if (reap) {
+        auto& all = s.rings;
+        const auto gone = std::partition(all.begin(), all.end(), [](ThreadRing* r) {
+          return !(r->orphaned.load(std::memory_order_acquire) && r->ring.head() == r->ring.tail());
+        });
+        for (auto it = gone; it != all.end(); ++it) {
+          add_counters_locked(s, *it);
+          graveyard.push_back(*it);
+        }
+        all.erase(gone, all.end());
+        s.rings_version.fetch_add(1, std::memory_order_release);
+        rings = s.rings;
+        version = s.rings_version.load(std::memory_order_relaxed);
+      }
+      // A flush registers as a waiter before it looks at the rings (under this mutex).
+      if (s.flush_waiters.load(std::memory_order_acquire) == 0) {
+        for (ThreadRing* r : graveyard) delete r;
+        graveyard.clear();
       }
     }
     if (done != 0) {
@@ -757,29 +797,6 @@ void writer_main() {
         break;
       }
       continue;
-    }
-    // Nothing queued: release the rings of ended threads, then sleep.
-    {
-      bool any = false;
-      for (ThreadRing* r : rings) any = any || r->orphaned.load(std::memory_order_acquire);
-      std::unique_lock<std::mutex> lock(s.rings_mutex, std::defer_lock);
-      if (any) lock.lock();
-      // A flush registers as a waiter before it looks at the rings (under this mutex).
-      if (any && s.flush_waiters.load(std::memory_order_acquire) == 0) {
-        auto& all = s.rings;
-        for (auto it = all.begin(); it != all.end();) {
-          ThreadRing* r = *it;
-          if (r->orphaned.load(std::memory_order_acquire) && r->ring.head() == r->ring.tail()) {
-            it = all.erase(it);
-            release_ring_locked(s, r);
-          } else {
-            ++it;
-          }
-        }
-        s.rings_version.fetch_add(1, std::memory_order_release);
-        rings = s.rings;
-        version = s.rings_version.load(std::memory_order_relaxed);
-      }
     }
     std::unique_lock<std::mutex> lock(s.mutex);
     if (s.stop.load(std::memory_order_relaxed)) break;
@@ -797,6 +814,10 @@ void writer_main() {
   {
     std::lock_guard<std::mutex> lock(s.rings_mutex);
     rings = s.rings;
+    if (s.flush_waiters.load(std::memory_order_acquire) == 0) {
+      for (ThreadRing* r : graveyard) delete r;
+      graveyard.clear();
+    }
   }
   for (ThreadRing* r : rings) {
     while (const EntryHeader* h = r->ring.peek()) {
