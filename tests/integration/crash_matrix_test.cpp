@@ -181,9 +181,11 @@ void run_cell(Setup setup, Death how) {
   EXPECT_EQ(c.duplicates, 0);
   const bool may_lose = setup != Setup::kFile && (how == Death::kExit || how == Death::kKill);
   if (may_lose) {
-    // What the queue (or the ring: 64 KiB of entries of more than 100 bytes) held.
+    // What the queue (or the ring) held: the default 64 KiB ring holds 682 entries of this
+    // record (96 bytes: header, call site, body, one attribute), a writer's pass in progress
+    // included (its entries are handed back only once the sinks have them).
     EXPECT_LE(static_cast<std::size_t>(missing),
-              setup == Setup::kAsyncFile ? kQueue + kBatch : std::size_t{65536 / 100});
+              setup == Setup::kAsyncFile ? kQueue + kBatch : std::size_t{65536 / 96});
     EXPECT_LE(c.torn, 1);
   } else {
     EXPECT_EQ(missing, 0) << "records whose emit returned are missing from the file";
