@@ -836,6 +836,67 @@ void writer_main() {
 
 void stop_at_exit() { (void)dagstack::logger::stop_deferred(std::chrono::milliseconds(2000)); }
 
+// The largest entry enqueue_small() writes.
+constexpr std::size_t kSmallEntry = 512;
+
+// Writes a call site without nested values, fmt body or references into a block of kSmallEntry
+// reserved at once, and commits it at its real size: no separate pass to size it. False, with
+// nothing committed, when the block is not free or the entry would not fit in it.
+bool enqueue_small(ThreadRing& tr, const CallSite& site, State& s) noexcept {
+  ByteRing& ring = tr.ring;
+  std::byte* const slot = ring.reserve(kSmallEntry);
+  if (slot == nullptr) return false;
+  std::byte* const limit = slot + kSmallEntry;
+  SiteHead head;
+  head.node = site.node;
+  head.resolved = site.resolved;
+  head.sinks = site.sinks;
+  head.severity = site.severity;
+  head.n_attrs = static_cast<std::uint32_t>(site.attrs.size());
+  head.n_baggage = static_cast<std::uint32_t>(site.baggage.size());
+  head.trace_flags = site.trace_flags;
+  head.flags = static_cast<std::uint8_t>((site.has_span ? kHasSpan : 0) |
+                                         (site.loc != nullptr ? kHasLoc : 0));
+  std::byte* p = slot + sizeof(EntryHeader);
+  std::memcpy(p, &head, sizeof head);
+  p += kHeadBytes;
+  if (site.has_span) {
+    const SiteTrace trace{site.trace_id, site.span_id};
+    std::memcpy(p, &trace, sizeof trace);
+    p += sizeof trace;
+  }
+  if (site.loc != nullptr) {
+    std::memcpy(p, site.loc, sizeof(SourceLocation));
+    p += sizeof(SourceLocation);
+  }
+  Value* const* no_nested = nullptr;
+  if (value_bytes(site.body) > static_cast<std::size_t>(limit - p)) return false;
+  p = write_value(p, site.body, no_nested);
+  for (const Attribute& a : site.attrs) {
+    if (a.value.kind() == AttrValue::Kind::kValue ||
+        4 + a.key.size() + value_bytes(a.value) > static_cast<std::size_t>(limit - p)) {
+      return false;
+    }
+    p = write_string(p, a.key);
+    p = write_value(p, a.value, no_nested);
+  }
+  for (const auto& b : site.baggage) {
+    if (8 + b.key.size() + b.value.size() > static_cast<std::size_t>(limit - p)) return false;
+    p = write_string(p, b.key);
+    p = write_string(p, b.value);
+  }
+  const std::size_t size = round16(static_cast<std::size_t>(p - slot));
+  const EntryHeader header{static_cast<std::uint32_t>(size), kEntryInline, site.time_unix_nano};
+  std::memcpy(slot, &header, sizeof header);
+  ring.commit(size);
+  bump(tr.enqueued);
+  if (site.severity >= kSeverityError || ring.more_than_half_full() ||
+      s.parked.load(std::memory_order_relaxed)) {
+    wake_writer();
+  }
+  return true;
+}
+
 }  // namespace
 
 bool deferred_enqueue(const CallSite& site,
@@ -849,6 +910,11 @@ bool deferred_enqueue(const CallSite& site,
     if (tr != nullptr) tr->orphaned.store(true, std::memory_order_release);
     tr = acquire_ring();
     if (tr == nullptr) return false;
+  }
+  // The common case (no nested value, no fmt body, nothing to hold a reference to) in one pass.
+  if (site.format == nullptr && override_sinks == nullptr && !site.node->detached &&
+      site.body.kind() != AttrValue::Kind::kValue && enqueue_small(*tr, site, s)) {
+    return true;
   }
   // One pass: the entry's size, and whether nested values need copying.
   const Node* node_for_ref = site.node->detached ? site.node : nullptr;
