@@ -323,6 +323,8 @@ void Registry::reset() {
   // registry, and emits through old handles may still be inside old snapshots.
   Lock lock(*this);
   counters().shut_down.store(false, std::memory_order_relaxed);
+  root_->unregistered.store(true, std::memory_order_release);
+  for (const auto& [name, node] : nodes_) node->unregistered.store(true, std::memory_order_release);
   retire_locked(std::move(root_));
   retire_locked(std::make_shared<NodeMap>(std::move(nodes_)));
   nodes_ = NodeMap{};

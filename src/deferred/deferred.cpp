@@ -912,12 +912,16 @@ bool deferred_enqueue(const CallSite& site,
     if (tr == nullptr) return false;
   }
   // The common case (no nested value, no fmt body, nothing to hold a reference to) in one pass.
-  if (site.format == nullptr && override_sinks == nullptr && !site.node->detached &&
+  // Nodes outside the registry (child loggers, and the old registry's after a reset) may go
+  // with their last handle while the record is queued: the entry then holds a reference.
+  const bool hold_node =
+      site.node->detached || site.node->unregistered.load(std::memory_order_acquire);
+  if (site.format == nullptr && override_sinks == nullptr && !hold_node &&
       site.body.kind() != AttrValue::Kind::kValue && enqueue_small(*tr, site, s)) {
     return true;
   }
   // One pass: the entry's size, and whether nested values need copying.
-  const Node* node_for_ref = site.node->detached ? site.node : nullptr;
+  const Node* node_for_ref = hold_node ? site.node : nullptr;
   bool has_nested = site.body.kind() == AttrValue::Kind::kValue;
   std::size_t bytes = site_head_bytes(site, override_sinks != nullptr, node_for_ref != nullptr);
   for (const auto& a : site.attrs) {

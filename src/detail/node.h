@@ -54,6 +54,9 @@ struct Node : std::enable_shared_from_this<Node> {
   std::string name;
   std::shared_ptr<Node> parent;  // nullptr for the root
   bool detached = false;         // made by child()/with_sinks(); not in the registry map
+  // Set by Logger::reset() on the nodes of the registry it drops: from then on only handles keep
+  // them, so a record queued on the deferred path holds a reference (as for detached nodes).
+  std::atomic<bool> unregistered{false};
   // The snapshot emits read (inside a read section); owned by `resolved_owner`.
   std::atomic<const Resolved*> resolved{nullptr};
 

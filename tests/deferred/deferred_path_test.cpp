@@ -130,6 +130,25 @@ TEST_F(DeferredPathTest, ScopedOverrideIsResolvedAtTheCall) {
   EXPECT_EQ(root->records()[0].body, Value("outside"));
 }
 
+TEST_F(DeferredPathTest, AHandleOfTheOldRegistryOutlivedByItsQueuedRecord) {
+  auto old_sink = install_memory();
+  start_deferred();
+  auto gated = std::make_shared<GatedSink>();
+  {
+    Logger log = Logger::get("old.registry");
+    Logger::reset();  // the registry drops the node: only `log` keeps it now
+    Logger::get("gate").set_sinks({gated});
+    gated->hold();
+    Logger::get("gate").info("hold the writer");
+    while (!gated->entered.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    log.info("queued after the reset", {{"k", 1}});
+  }  // the handle goes while the record waits in the ring (ASan: no use after free)
+  gated->release();
+  ASSERT_TRUE(flush_deferred());
+  ASSERT_EQ(old_sink->records().size(), 1u);  // the old node's sinks, as on the synchronous path
+  EXPECT_EQ(old_sink->records()[0].body, Value("queued after the reset"));
+}
+
 TEST_F(DeferredPathTest, EachThreadKeepsItsOrderAndThreadsAreMergedByTime) {
   auto sink = install_memory();
   auto gated = std::make_shared<GatedSink>();
