@@ -38,6 +38,9 @@ struct IngestBatch {
   std::vector<const JsonValue*> scores;
 };
 
+// The prepared statements of one SQLite connection (defined in store.cpp).
+class StatementCache;
+
 struct KeyRecord {
   std::string key_hash;  // SHA-256 hex of the plaintext key
   std::string project_id;
@@ -78,8 +81,12 @@ class Store {
 
   void exec(const char* sql);
   void ingest_locked(const IngestBatch& batch);
+  // Finalizes the cached statements, then closes the connection (SQLite refuses to close a
+  // connection that still has statements).
+  void close();
 
   sqlite3* db_ = nullptr;
+  std::unique_ptr<StatementCache> statements_;  // of db_; emptied before db_ is closed
   std::mutex mutex_;
 };
 
