@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -312,43 +313,82 @@ std::optional<std::int64_t> timestamp_field(const JsonValue& record, std::string
   return epoch;
 }
 
-// The project of row `id` in `table`, if the row exists.
-std::optional<std::string> project_of(StatementCache& statements, const char* sql,
-                                      std::string_view id) {
-  Statement lookup(statements, sql);
-  lookup.text(1, ascii_lower(id));
-  if (!lookup.step()) return std::nullopt;
-  return lookup.column_text(0);
-}
+// The tables ingest looks rows up in by id.
+enum class Table { kSessions, kRuns, kSpans, kEvents };
 
-void check_owner(StatementCache& statements, const char* sql, std::string_view id,
-                 const std::string& project, const std::string& entity) {
-  const auto owner = project_of(statements, sql, id);
-  if (owner && *owner != project) {
-    throw StoreError(entity + " " + std::string(id) + " belongs to a different project");
+constexpr std::array<const char*, 4> kProjectOfRow = {
+    "SELECT project_id FROM sessions WHERE id = ?1", "SELECT project_id FROM runs WHERE id = ?1",
+    "SELECT project_id FROM spans WHERE id = ?1", "SELECT project_id FROM events WHERE id = ?1"};
+
+// One ingest transaction: the connection's statements, the authenticated project, and the rows it
+// has already found. A row found once keeps its project until the transaction ends (ingest never
+// deletes rows and its upserts never change project_id), so a thousand events of one run cost one
+// lookup of the run. Not thread-safe: used only while Store's mutex is held.
+class IngestTransaction {
+ public:
+  IngestTransaction(StatementCache& statements, const std::string& project)
+      : statements_(statements), project_(project) {}
+
+  StatementCache& statements() { return statements_; }
+  sqlite3* db() const { return statements_.db(); }
+  const std::string& project() const { return project_; }
+
+  // The project of row `id` (compared lowercased) in `table`, or nullptr if there is no such row.
+  // The pointer stays valid for the life of this object.
+  const std::string* project_of(Table table, std::string_view id) {
+    std::string key = ascii_lower(id);
+    auto& found = found_[static_cast<std::size_t>(table)];
+    if (auto it = found.find(key); it != found.end()) return &it->second;
+    Statement lookup(statements_, kProjectOfRow[static_cast<std::size_t>(table)]);
+    lookup.text(1, key);
+    if (!lookup.step()) return nullptr;
+    return &found.emplace(std::move(key), lookup.column_text(0)).first->second;
+  }
+
+ private:
+  StatementCache& statements_;
+  const std::string& project_;
+  std::array<std::unordered_map<std::string, std::string>, 4> found_;  // by Table: id -> project
+};
+
+void check_owner(IngestTransaction& tx, Table table, std::string_view id, const char* entity) {
+  const std::string* owner = tx.project_of(table, id);
+  if (owner != nullptr && *owner != tx.project()) {
+    throw StoreError(entity + (" " + std::string(id)) + " belongs to a different project");
   }
 }
 
-void check_reference(StatementCache& statements, const char* sql, std::string_view id,
-                     const std::string& project, const std::string& entity) {
-  const auto owner = project_of(statements, sql, id);
-  if (!owner) throw StoreError(entity + " " + std::string(id) + " not found for project");
-  if (*owner != project) {
-    throw StoreError(entity + " " + std::string(id) + " belongs to a different project");
+void check_reference(IngestTransaction& tx, Table table, std::string_view id, const char* entity) {
+  const std::string* owner = tx.project_of(table, id);
+  if (owner == nullptr) {
+    throw StoreError(entity + (" " + std::string(id)) + " not found for project");
+  }
+  if (*owner != tx.project()) {
+    throw StoreError(entity + (" " + std::string(id)) + " belongs to a different project");
   }
 }
 
-constexpr const char* kSessionProject = "SELECT project_id FROM sessions WHERE id = ?1";
-constexpr const char* kRunProject = "SELECT project_id FROM runs WHERE id = ?1";
-constexpr const char* kSpanProject = "SELECT project_id FROM spans WHERE id = ?1";
-constexpr const char* kEventProject = "SELECT project_id FROM events WHERE id = ?1";
+// Writes row `id` of `table` with `write` (its reference checks and its upsert, which throws
+// "<entity> <id> belongs to a different project" when it changed nothing). The SQL function checks
+// the row's own owner before anything else; as the upsert refuses another project's row with that
+// same error, the lookup only decides which error wins, so it runs only when `write` fails.
+template <typename Write>
+void write_row(IngestTransaction& tx, Table table, std::string_view id, const char* entity,
+               Write&& write) {
+  try {
+    write();
+  } catch (...) {
+    check_owner(tx, table, id, entity);
+    throw;
+  }
+}
 
-void ingest_session(StatementCache& statements, const JsonValue& s, const std::string& project) {
+void ingest_session(IngestTransaction& tx, const JsonValue& s) {
   const std::string_view id = str(s, "id");
-  check_owner(statements, kSessionProject, id, project, "session");
-  const auto created_at_us = timestamp_field(s, "created_at");
-  const auto ended_at_us = timestamp_field(s, "ended_at");
-  Statement upsert(statements, R"sql(
+  write_row(tx, Table::kSessions, id, "session", [&] {
+    const auto created_at_us = timestamp_field(s, "created_at");
+    const auto ended_at_us = timestamp_field(s, "ended_at");
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO sessions (id, project_id, created_at, created_at_us, ended_at, ended_at_us, metadata)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
     ON CONFLICT (id) DO UPDATE SET
@@ -357,26 +397,27 @@ void ingest_session(StatementCache& statements, const JsonValue& s, const std::s
                          ELSE excluded.ended_at_us END,
       metadata    = excluded.metadata
     WHERE sessions.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, project)
-      .text(3, str(s, "created_at"))
-      .integer(4, created_at_us)
-      .text(5, text_field(s, "ended_at"))
-      .integer(6, ended_at_us)
-      .text(7, json_field_or_empty_object(s, "metadata"));
-  upsert.run();
-  if (sqlite3_changes(statements.db()) == 0) {
-    throw StoreError("session " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, tx.project())
+        .text(3, str(s, "created_at"))
+        .integer(4, created_at_us)
+        .text(5, text_field(s, "ended_at"))
+        .integer(6, ended_at_us)
+        .text(7, json_field_or_empty_object(s, "metadata"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("session " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
-void ingest_run(StatementCache& statements, const JsonValue& r, const std::string& project) {
+void ingest_run(IngestTransaction& tx, const JsonValue& r) {
   const std::string_view id = str(r, "id");
-  check_owner(statements, kRunProject, id, project, "run");
-  check_reference(statements, kSessionProject, str(r, "session_id"), project, "session");
-  const auto started_at_us = timestamp_field(r, "started_at");
-  const auto ended_at_us = timestamp_field(r, "ended_at");
-  Statement upsert(statements, R"sql(
+  write_row(tx, Table::kRuns, id, "run", [&] {
+    check_reference(tx, Table::kSessions, str(r, "session_id"), "session");
+    const auto started_at_us = timestamp_field(r, "started_at");
+    const auto ended_at_us = timestamp_field(r, "ended_at");
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO runs (id, session_id, project_id, name, started_at, started_at_us, ended_at,
                       ended_at_us, status, error, metadata)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -388,38 +429,39 @@ void ingest_run(StatementCache& statements, const JsonValue& r, const std::strin
       error       = excluded.error,
       metadata    = excluded.metadata
     WHERE runs.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, ascii_lower(str(r, "session_id")))
-      .text(3, project)
-      .text(4, str(r, "name"))
-      .text(5, str(r, "started_at"))
-      .integer(6, started_at_us)
-      .text(7, text_field(r, "ended_at"))
-      .integer(8, ended_at_us)
-      .text(9, str(r, "status"))
-      .text(10, json_field(r, "error"))
-      .text(11, json_field_or_empty_object(r, "metadata"));
-  upsert.run();
-  if (sqlite3_changes(statements.db()) == 0) {
-    throw StoreError("run " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, ascii_lower(str(r, "session_id")))
+        .text(3, tx.project())
+        .text(4, str(r, "name"))
+        .text(5, str(r, "started_at"))
+        .integer(6, started_at_us)
+        .text(7, text_field(r, "ended_at"))
+        .integer(8, ended_at_us)
+        .text(9, str(r, "status"))
+        .text(10, json_field(r, "error"))
+        .text(11, json_field_or_empty_object(r, "metadata"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("run " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
-void ingest_span(StatementCache& statements, const JsonValue& sp, const std::string& project) {
+void ingest_span(IngestTransaction& tx, const JsonValue& sp) {
   const std::string_view id = str(sp, "id");
-  check_owner(statements, kSpanProject, id, project, "span");
-  check_reference(statements, kRunProject, str(sp, "run_id"), project, "run");
-  const auto parent = text_field(sp, "parent_span_id");
-  if (parent) check_reference(statements, kSpanProject, *parent, project, "parent span");
-  const auto started_at_us = timestamp_field(sp, "started_at");
-  const auto ended_at_us = timestamp_field(sp, "ended_at");
-  std::optional<std::int64_t> iteration;
-  if (const JsonValue* value = member(sp, "iteration"); !is_nullish(value)) {
-    const double d = value->GetDouble();
-    if (d < -2147483648.0 || d > 2147483647.0) throw StoreError("integer out of range");
-    iteration = static_cast<std::int64_t>(d);
-  }
-  Statement upsert(statements, R"sql(
+  write_row(tx, Table::kSpans, id, "span", [&] {
+    check_reference(tx, Table::kRuns, str(sp, "run_id"), "run");
+    const auto parent = text_field(sp, "parent_span_id");
+    if (parent) check_reference(tx, Table::kSpans, *parent, "parent span");
+    const auto started_at_us = timestamp_field(sp, "started_at");
+    const auto ended_at_us = timestamp_field(sp, "ended_at");
+    std::optional<std::int64_t> iteration;
+    if (const JsonValue* value = member(sp, "iteration"); !is_nullish(value)) {
+      const double d = value->GetDouble();
+      if (d < -2147483648.0 || d > 2147483647.0) throw StoreError("integer out of range");
+      iteration = static_cast<std::int64_t>(d);
+    }
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO spans (id, run_id, project_id, parent_span_id, kind, name, started_at,
                        started_at_us, ended_at, ended_at_us, status, error, iteration, attributes)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
@@ -431,34 +473,35 @@ void ingest_span(StatementCache& statements, const JsonValue& sp, const std::str
       error       = excluded.error,
       attributes  = excluded.attributes
     WHERE spans.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, ascii_lower(str(sp, "run_id")))
-      .text(3, project)
-      .text(4, parent ? std::optional<std::string>(ascii_lower(*parent)) : std::nullopt)
-      .text(5, str(sp, "kind"))
-      .text(6, str(sp, "name"))
-      .text(7, str(sp, "started_at"))
-      .integer(8, started_at_us)
-      .text(9, text_field(sp, "ended_at"))
-      .integer(10, ended_at_us)
-      .text(11, str(sp, "status"))
-      .text(12, json_field(sp, "error"))
-      .integer(13, iteration)
-      .text(14, json_field_or_empty_object(sp, "attributes"));
-  upsert.run();
-  if (sqlite3_changes(statements.db()) == 0) {
-    throw StoreError("span " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, ascii_lower(str(sp, "run_id")))
+        .text(3, tx.project())
+        .text(4, parent ? std::optional<std::string>(ascii_lower(*parent)) : std::nullopt)
+        .text(5, str(sp, "kind"))
+        .text(6, str(sp, "name"))
+        .text(7, str(sp, "started_at"))
+        .integer(8, started_at_us)
+        .text(9, text_field(sp, "ended_at"))
+        .integer(10, ended_at_us)
+        .text(11, str(sp, "status"))
+        .text(12, json_field(sp, "error"))
+        .integer(13, iteration)
+        .text(14, json_field_or_empty_object(sp, "attributes"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("span " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
-void ingest_event(StatementCache& statements, const JsonValue& e, const std::string& project) {
+void ingest_event(IngestTransaction& tx, const JsonValue& e) {
   const std::string_view id = str(e, "id");
-  check_owner(statements, kEventProject, id, project, "event");
-  check_reference(statements, kRunProject, str(e, "run_id"), project, "run");
-  const auto span_id = text_field(e, "span_id");
-  if (span_id) check_reference(statements, kSpanProject, *span_id, project, "span");
-  const auto created_at_us = timestamp_field(e, "created_at");
-  Statement upsert(statements, R"sql(
+  write_row(tx, Table::kEvents, id, "event", [&] {
+    check_reference(tx, Table::kRuns, str(e, "run_id"), "run");
+    const auto span_id = text_field(e, "span_id");
+    if (span_id) check_reference(tx, Table::kSpans, *span_id, "span");
+    const auto created_at_us = timestamp_field(e, "created_at");
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO events (id, run_id, span_id, project_id, type, created_at, created_at_us, content,
                         attributes)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -466,19 +509,20 @@ void ingest_event(StatementCache& statements, const JsonValue& e, const std::str
       content    = excluded.content,
       attributes = excluded.attributes
     WHERE events.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, ascii_lower(str(e, "run_id")))
-      .text(3, span_id ? std::optional<std::string>(ascii_lower(*span_id)) : std::nullopt)
-      .text(4, project)
-      .text(5, str(e, "type"))
-      .text(6, str(e, "created_at"))
-      .integer(7, created_at_us)
-      .text(8, to_json(*member(e, "content")))
-      .text(9, json_field_or_empty_object(e, "attributes"));
-  upsert.run();
-  if (sqlite3_changes(statements.db()) == 0) {
-    throw StoreError("event " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, ascii_lower(str(e, "run_id")))
+        .text(3, span_id ? std::optional<std::string>(ascii_lower(*span_id)) : std::nullopt)
+        .text(4, tx.project())
+        .text(5, str(e, "type"))
+        .text(6, str(e, "created_at"))
+        .integer(7, created_at_us)
+        .text(8, to_json(*member(e, "content")))
+        .text(9, json_field_or_empty_object(e, "attributes"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("event " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
 void ingest_prompt_link(StatementCache& statements, const JsonValue& link,
@@ -754,10 +798,11 @@ void Store::ingest_locked(const IngestBatch& batch) {
       any_nul(batch.events) || any_nul(batch.prompt_links)) {
     throw StoreError("unsupported Unicode escape sequence (\\u0000 cannot be converted to text)");
   }
-  for (const JsonValue* s : batch.sessions) ingest_session(*statements_, *s, project);
-  for (const JsonValue* r : batch.runs) ingest_run(*statements_, *r, project);
-  for (const JsonValue* sp : batch.spans) ingest_span(*statements_, *sp, project);
-  for (const JsonValue* e : batch.events) ingest_event(*statements_, *e, project);
+  IngestTransaction tx(*statements_, project);
+  for (const JsonValue* s : batch.sessions) ingest_session(tx, *s);
+  for (const JsonValue* r : batch.runs) ingest_run(tx, *r);
+  for (const JsonValue* sp : batch.spans) ingest_span(tx, *sp);
+  for (const JsonValue* e : batch.events) ingest_event(tx, *e);
   for (const JsonValue* link : batch.prompt_links) ingest_prompt_link(*statements_, *link, project);
   // Statement 2: dashboard_bulk_create_scores, only when there are scores.
   if (batch.scores.empty()) return;
