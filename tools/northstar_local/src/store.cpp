@@ -17,6 +17,16 @@ namespace northstar_local::detail {
 
 namespace {
 
+// Turns off SQLite's memory statistics, once per process, before its first connection: SQLite
+// keeps them under one process-wide mutex taken on every allocation, and an ingest allocates
+// thousands of times (journal pages, bound values). No effect if SQLite is already initialised.
+// Must not race another thread's first use of SQLite (northstar-local is the only SQLite user in
+// its processes).
+void configure_sqlite_once() {
+  static const int result = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)result;
+}
+
 // Compiles `sql` on `db`; throws StoreError if it does not compile.
 sqlite3_stmt* prepare_statement(sqlite3* db, std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
@@ -642,8 +652,11 @@ bool is_project_reference_error(std::string_view message) {
          message.find("not found for trace") != std::string_view::npos;
 }
 
+// Connections are opened without SQLite's per-call mutex (SQLITE_OPEN_NOMUTEX): Store's mutex
+// already serialises every use of its connection.
 Store::Store(const std::string& path) {
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  configure_sqlite_once();
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -663,7 +676,8 @@ Store::Store(const std::string& path) {
 }
 
 Store::Store(const std::string& path, ReadOnlyTag) {
-  const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX;
+  configure_sqlite_once();
+  const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);

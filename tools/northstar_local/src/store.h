@@ -50,7 +50,8 @@ struct KeyRecord {
 // access to the single SQLite connection).
 class Store {
  public:
-  // Opens or creates the database and its schema. Throws std::runtime_error on failure.
+  // Opens or creates the database and its schema. Throws std::runtime_error on failure. The first
+  // Store of a process turns SQLite's memory statistics off (process-wide; see store.cpp).
   explicit Store(const std::string& path);
   // Opens an existing database read-only (for `tree`/`dump`). Throws std::runtime_error.
   static std::unique_ptr<Store> open_read_only(const std::string& path);
