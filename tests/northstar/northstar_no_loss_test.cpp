@@ -13,12 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "dagstack/logger/canonical_json.h"
 #include "dagstack/logger/configure.h"
@@ -517,24 +519,37 @@ TEST_F(NorthStarNoLossTest, ExitWithTheEndpointDownIsBoundedAndFillsTheOutbox) {
 }
 
 TEST_F(NorthStarNoLossTest, FlushReturnsAsSoonAsEverythingIsDelivered) {
-  // Each repetition: a run of 4096 records, then flush(). What flush() may add is the time from
-  // the server's last answer to its return (the old worker slept until the next flush_interval
-  // tick there: up to 5 s); it must stay under 100 ms every time. The whole flush also includes
-  // northstar-local's own ingest time (SQLite), printed but not bounded here. 50 repetitions by
-  // default (1,000 with DAGSTACK_NS_FLUSH_REPS=1000, as in issue 11), 3 under sanitizers.
+  // Each repetition: a run of 4096 records, then flush(). The whole flush, from the call to its
+  // return, must stay under 100 ms every time (issue 11, acceptance 5): the sink stitches what is
+  // queued, sends it in batches of up to 1000 records, and northstar-local ingests them into its
+  // SQLite store, which keeps the rows of every repetition. Also bounded and printed: the time
+  // from the server's last answer to flush()'s return (the old worker slept until the next
+  // flush_interval tick there: up to 5 s). 50 repetitions by default, 1,000 with
+  // DAGSTACK_NS_FLUSH_REPS=1000 (the issue's count). Under sanitizers, 3 repetitions and only the
+  // second bound: instrumentation makes the flush itself take seconds. CTest runs this test
+  // alone (RUN_SERIAL): other tests on the same cores would be measured too.
 #ifdef DAGSTACK_NS_SANITIZED
-  int reps = 3;  // a flush of 4096 records takes seconds under TSan
+  int reps = 3;
+  const bool bound_whole_flush = false;
 #else
   int reps = 50;
+  const bool bound_whole_flush = true;
 #endif
-  if (const char* env = std::getenv("DAGSTACK_NS_FLUSH_REPS")) reps = std::atoi(env);
+  if (const char* env = std::getenv("DAGSTACK_NS_FLUSH_REPS")) reps = std::max(1, std::atoi(env));
   const long long bound_ms = 100;
   start_server(0, /*in_memory=*/true);
   auto o = options(server_->ingest_url());
   o.debug = false;
   install(o);
-  long long worst_gap = 0, worst_flush = 0, total_flush = 0;
-  int over = 0;
+
+  struct Repetition {
+    long long flush_ms = 0;  // flush() called to returned
+    long long gap_ms = 0;    // the server's last answer to flush()'s return
+    std::size_t requests = 0;
+    double server_ms = 0;  // answering time of this repetition's requests within the flush
+  };
+  std::vector<Repetition> seen;
+  seen.reserve(static_cast<std::size_t>(reps));
   Logger log = Logger::get("app");
   for (int rep = 0; rep < reps; ++rep) {
     server_->clear_requests();
@@ -542,28 +557,81 @@ TEST_F(NorthStarNoLossTest, FlushReturnsAsSoonAsEverythingIsDelivered) {
       Span run("flush-latency");
       for (int i = 0; i < 4094; ++i) log.info("r", {{"i", i}});
     }  // with the run's start and end: 4096 records
+    const auto called = std::chrono::system_clock::now();
     const auto start = Clock::now();
     const FlushResult r = sink_->flush(60s);
-    const auto returned = std::chrono::system_clock::now();
     const long long took = ms_since(start);
+    const auto returned = std::chrono::system_clock::now();
     ASSERT_TRUE(r.success) << "rep " << rep << ": " << r.failed_sinks.at(0).error;
     const auto requests = server_->requests();
     ASSERT_FALSE(requests.empty());
+    Repetition x;
+    x.flush_ms = took;
+    x.requests = requests.size();
+    for (const auto& q : requests) {
+      const auto answered =
+          q.received_at + std::chrono::microseconds(static_cast<long long>(q.duration_ms * 1000));
+      const auto from = std::max(q.received_at, called);
+      if (answered > from) {
+        x.server_ms += std::chrono::duration<double, std::milli>(answered - from).count();
+      }
+    }
     const auto& last = requests.back();
     const auto answered = last.received_at + std::chrono::microseconds(
                                                  static_cast<long long>(last.duration_ms * 1000));
-    const long long gap =
-        std::chrono::duration_cast<std::chrono::milliseconds>(returned - answered).count();
-    worst_gap = std::max(worst_gap, gap);
-    worst_flush = std::max(worst_flush, took);
-    total_flush += took;
-    over += gap > bound_ms ? 1 : 0;
+    x.gap_ms = std::chrono::duration_cast<std::chrono::milliseconds>(returned - answered).count();
+    seen.push_back(x);
   }
+
+  std::vector<long long> flushes;
+  long long total = 0, worst_gap = 0;
+  double server_total = 0;
+  int flush_over = 0, gap_over = 0;
+  std::size_t worst = 0;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    flushes.push_back(seen[i].flush_ms);
+    total += seen[i].flush_ms;
+    server_total += seen[i].server_ms;
+    worst_gap = std::max(worst_gap, seen[i].gap_ms);
+    flush_over += seen[i].flush_ms > bound_ms ? 1 : 0;
+    gap_over += seen[i].gap_ms > bound_ms ? 1 : 0;
+    if (seen[i].flush_ms > seen[worst].flush_ms) worst = i;
+  }
+  std::sort(flushes.begin(), flushes.end());
+  const auto at = [&](double q) {
+    return flushes[std::min(flushes.size() - 1, static_cast<std::size_t>(q * flushes.size()))];
+  };
   std::printf(
-      "[flush latency] %d x (4096 records, flush()): flush() after the server's last "
-      "answer worst %lld ms (%d over %lld ms); whole flush mean %lld ms, worst %lld ms\n",
-      reps, worst_gap, over, bound_ms, total_flush / std::max(reps, 1), worst_flush);
-  EXPECT_EQ(over, 0);
+      "[flush latency] %d x (4096 records, flush()): whole flush mean %lld ms (the server "
+      "answering %.0f ms of it), median %lld, p99 %lld, worst %lld (%d over %lld ms); after the "
+      "server's last answer worst %lld ms (%d over); worst repetition #%zu: %zu requests, the "
+      "server answering %.0f ms of it\n",
+      reps, total / reps, server_total / reps, at(0.5), at(0.99), flushes.back(), flush_over,
+      bound_ms, worst_gap, gap_over, worst, seen[worst].requests, seen[worst].server_ms);
+  // Long runs: how the flush changes as the store fills up, in tenths of the run.
+  if (reps >= 200) {
+    const std::size_t block = seen.size() / 10;
+    for (std::size_t first = 0; first + block <= seen.size(); first += block) {
+      long long sum = 0, most = 0;
+      double server = 0;
+      int over = 0;
+      for (std::size_t i = first; i < first + block; ++i) {
+        sum += seen[i].flush_ms;
+        most = std::max(most, seen[i].flush_ms);
+        server += seen[i].server_ms;
+        over += seen[i].flush_ms > bound_ms ? 1 : 0;
+      }
+      std::printf(
+          "  #%zu-%zu (%zu events stored before): mean %lld ms (server %.0f), worst %lld, "
+          "%d over\n",
+          first, first + block - 1, first * 4094, sum / static_cast<long long>(block),
+          server / static_cast<double>(block), most, over);
+    }
+  }
+  EXPECT_EQ(gap_over, 0);
+  if (bound_whole_flush) {
+    EXPECT_EQ(flush_over, 0);
+  }
 }
 
 }  // namespace

@@ -237,6 +237,42 @@ TEST_F(PersistenceTest, OtherProjectsRowsAreOffLimits) {
   EXPECT_EQ(rows.runs.at(0).project_id, project());
 }
 
+TEST_F(PersistenceTest, ARowOfAnotherProjectIsReportedBeforeItsOtherErrors) {
+  // The SQL function checks a row's own owner before its references and its timestamps.
+  ASSERT_EQ(post(base_payload()).status, 200);
+  Batch foreign_event_unknown_run;
+  foreign_event_unknown_run.events = {event(kEvent, kUnknown)};
+  EXPECT_EQ(post(foreign_event_unknown_run.json(), kOtherKey).body, kInvalidReferences);
+  EXPECT_EQ(last_detail(), "event " + std::string(kEvent) + " belongs to a different project");
+
+  Batch foreign_run_unknown_session;
+  foreign_run_unknown_session.runs = {run(kRun, kUnknown)};
+  EXPECT_EQ(post(foreign_run_unknown_session.json(), kOtherKey).body, kInvalidReferences);
+  EXPECT_EQ(last_detail(), "run " + std::string(kRun) + " belongs to a different project");
+
+  Batch foreign_span_unknown_parent;
+  foreign_span_unknown_parent.spans = {
+      with(span(kChildSpan, kRun), {{"/parent_span_id", q(kUnknown)}})};
+  EXPECT_EQ(post(foreign_span_unknown_parent.json(), kOtherKey).body, kInvalidReferences);
+  EXPECT_EQ(last_detail(), "span " + std::string(kChildSpan) + " belongs to a different project");
+
+  // Year 0 passes validation and fails in the store (a 500 for the owner), but the row's owner
+  // is checked first.
+  Batch foreign_session_year_zero;
+  foreign_session_year_zero.sessions = {
+      with(session(kSession), {{"/created_at", q("0000-01-01T00:00:00Z")}})};
+  EXPECT_EQ(post(foreign_session_year_zero.json(), kOtherKey).body, kInvalidReferences);
+  EXPECT_EQ(last_detail(), "session " + std::string(kSession) + " belongs to a different project");
+  EXPECT_EQ(post(foreign_session_year_zero.json()).body, kInternalError);
+
+  // A new event of a known run, then one of an unknown run, in one batch: nothing is stored.
+  Batch second_event_unknown_run;
+  second_event_unknown_run.events = {event(uuid(5), kRun), event(uuid(6), kUnknown)};
+  EXPECT_EQ(post(second_event_unknown_run.json()).body, kInvalidReferences);
+  EXPECT_EQ(last_detail(), "run " + std::string(kUnknown) + " not found for project");
+  EXPECT_EQ(server_->snapshot().events.size(), 1u);
+}
+
 TEST_F(PersistenceTest, ScoreIdOwnedByAnotherProjectIsAnInvalidReference) {
   ASSERT_EQ(post(base_payload()).status, 200);
   Batch batch;

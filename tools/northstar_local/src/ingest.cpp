@@ -184,10 +184,14 @@ IngestResponse handle_ingest(Store& store, const IngestRequest& request, const P
     return error_response(400, "Invalid JSON body",
                           "Content-Encoding bodies are not decoded by the ingest function");
   }
-  const std::string text = decode_utf8_lossy(request.body);
+  std::string text = decode_utf8_lossy(request.body);
   if (text.find('\0') != std::string::npos) return error_response(400, "Invalid JSON body");
+  // Measured before the in-place parse rewrites the text; reported after the checks below.
+  const int depth = json_nesting_depth(text);
+  // Parsed in place (strings point into `text`, which outlives the document), as the text holds
+  // no NUL and ends with one.
   JsonDocument document;
-  document.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  document.ParseInsitu<rapidjson::kParseIterativeFlag>(text.data());
   if (document.HasParseError()) {
     return error_response(400, "Invalid JSON body",
                           std::string("JSON parse error at offset ") +
@@ -195,7 +199,7 @@ IngestResponse handle_ingest(Store& store, const IngestRequest& request, const P
                               rapidjson::GetParseError_En(document.GetParseError()));
   }
   if (!document.IsObject()) return error_response(400, "JSON body must be an object");
-  if (json_nesting_depth(text) > kMaxJsonDepth) {
+  if (depth > kMaxJsonDepth) {
     return error_response(500, "Internal server error",
                           "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <rapidjson/stringbuffer.h>
@@ -27,6 +28,35 @@ std::optional<std::string_view> string_member(const JsonValue& object, std::stri
   return std::string_view(value->GetString(), value->GetStringLength());
 }
 
+namespace {
+
+std::string_view name_of(const JsonValue::ConstMemberIterator& it) {
+  return {it->name.GetString(), it->name.GetStringLength()};
+}
+
+// True if two members of `object` share a name. Small objects (nearly all of them) are compared
+// pairwise, without allocating.
+bool has_duplicate_names(const JsonValue& object) {
+  const rapidjson::SizeType count = object.MemberCount();
+  const auto begin = object.MemberBegin();
+  if (count <= 16) {
+    for (rapidjson::SizeType i = 1; i < count; ++i) {
+      for (rapidjson::SizeType j = 0; j < i; ++j) {
+        if (name_of(begin + i) == name_of(begin + j)) return true;
+      }
+    }
+    return false;
+  }
+  std::unordered_set<std::string_view> names;
+  names.reserve(count);
+  for (rapidjson::SizeType i = 0; i < count; ++i) {
+    if (!names.insert(name_of(begin + i)).second) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void collapse_duplicate_keys(JsonValue& value, rapidjson::Document::AllocatorType& allocator) {
   if (value.IsArray()) {
     for (auto& element : value.GetArray()) collapse_duplicate_keys(element, allocator);
@@ -38,14 +68,7 @@ void collapse_duplicate_keys(JsonValue& value, rapidjson::Document::AllocatorTyp
   for (rapidjson::SizeType i = 0; i < count; ++i) {
     collapse_duplicate_keys((value.MemberBegin() + i)->value, allocator);
   }
-  std::unordered_map<std::string_view, std::size_t> first_index;
-  bool has_duplicates = false;
-  for (rapidjson::SizeType i = 0; i < count; ++i) {
-    const auto it = value.MemberBegin() + i;
-    const std::string_view name(it->name.GetString(), it->name.GetStringLength());
-    if (!first_index.emplace(name, i).second) has_duplicates = true;
-  }
-  if (!has_duplicates) return;
+  if (!has_duplicate_names(value)) return;
 
   // Rebuild: keep each key at its first position, with the value of its last occurrence.
   std::vector<JsonValue*> slot_values;

@@ -4,13 +4,82 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <unordered_map>
 #include <utility>
 
 #include "text.h"
 
 namespace northstar_local::detail {
+
+namespace {
+
+// Turns off SQLite's memory statistics, once per process, before its first connection: SQLite
+// keeps them under one process-wide mutex taken on every allocation, and an ingest allocates
+// thousands of times (journal pages, bound values). No effect if SQLite is already initialised.
+// Must not race another thread's first use of SQLite (northstar-local is the only SQLite user in
+// its processes).
+void configure_sqlite_once() {
+  static const int result = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)result;
+}
+
+// Compiles `sql` on `db`; throws StoreError if it does not compile.
+sqlite3_stmt* prepare_statement(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    throw StoreError(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db));
+  }
+  return stmt;
+}
+
+}  // namespace
+
+// The prepared statements of one connection, keyed by their SQL text: each text is compiled on
+// its first use and then reused (Statement resets it and clears its bindings after each use), so
+// a row costs a bind and a step, not a compilation. Destruction finalizes them all and must
+// happen before the connection is closed. Not thread-safe: used only while Store's mutex is held.
+class StatementCache {
+ public:
+  struct Slot {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;  // a live Statement holds it
+  };
+
+  explicit StatementCache(sqlite3* db) : db_(db) {}
+  ~StatementCache() {
+    for (auto& [sql, slot] : slots_) sqlite3_finalize(slot.stmt);
+  }
+  StatementCache(const StatementCache&) = delete;
+  StatementCache& operator=(const StatementCache&) = delete;
+
+  sqlite3* db() const { return db_; }
+
+  // The slot of `sql`, compiled on first use (throws StoreError if it does not compile). The
+  // reference stays valid until the cache is destroyed.
+  Slot& slot(std::string_view sql) {
+    if (auto found = slots_.find(sql); found != slots_.end()) return found->second;
+    sqlite3_stmt* stmt = prepare_statement(db_, sql);
+    return slots_.emplace(std::string(sql), Slot{stmt, false}).first->second;
+  }
+
+ private:
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+
+  sqlite3* db_;
+  std::unordered_map<std::string, Slot, TextHash, std::equal_to<>> slots_;
+};
+
 namespace {
 
 constexpr const char* kSchema = R"sql(
@@ -119,16 +188,32 @@ std::string now_text() {
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
 }
 
-// A prepared statement; throws StoreError on SQLite failures. Not thread-safe: used only while
-// Store's mutex is held.
+// A use of one cached statement of a connection (see StatementCache); throws StoreError on
+// SQLite failures. Bindings and the statement's state last until destruction, which resets it and
+// clears its bindings for the next use. Not thread-safe: used only while Store's mutex is held.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw StoreError(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db));
+  // The cached statement of `sql`; if that one is in use by a live Statement, a private one,
+  // finalized at destruction.
+  Statement(StatementCache& cache, std::string_view sql) : db_(cache.db()) {
+    StatementCache::Slot& slot = cache.slot(sql);
+    if (!slot.in_use) {
+      slot.in_use = true;
+      slot_ = &slot;
+      stmt_ = slot.stmt;
+    } else {
+      stmt_ = prepare_statement(db_, sql);
     }
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement() {
+    if (slot_ == nullptr) {
+      sqlite3_finalize(stmt_);
+      return;
+    }
+    sqlite3_reset(stmt_);  // returns the last step's error again; already reported by step()
+    sqlite3_clear_bindings(stmt_);
+    slot_->in_use = false;
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -137,7 +222,9 @@ class Statement {
                             SQLITE_TRANSIENT));
     return *this;
   }
-  Statement& text(int index, const std::string& value) { return text(index, std::string_view(value)); }
+  Statement& text(int index, const std::string& value) {
+    return text(index, std::string_view(value));
+  }
   Statement& text(int index, const std::optional<std::string>& value) {
     return value ? text(index, std::string_view(*value)) : null(index);
   }
@@ -171,9 +258,10 @@ class Statement {
 
   std::string column_text(int index) const {
     const auto* data = sqlite3_column_text(stmt_, index);
-    return data == nullptr ? std::string()
-                           : std::string(reinterpret_cast<const char*>(data),
-                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
+    return data == nullptr
+               ? std::string()
+               : std::string(reinterpret_cast<const char*>(data),
+                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
   }
   std::optional<std::string> column_optional_text(int index) const {
     if (sqlite3_column_type(stmt_, index) == SQLITE_NULL) return std::nullopt;
@@ -187,11 +275,13 @@ class Statement {
 
  private:
   void check(int rc) {
-    if (rc != SQLITE_OK) throw StoreError(std::string("sqlite bind failed: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_OK)
+      throw StoreError(std::string("sqlite bind failed: ") + sqlite3_errmsg(db_));
   }
 
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  StatementCache::Slot* slot_ = nullptr;  // nullptr: stmt_ is private to this Statement
 };
 
 std::string_view str(const JsonValue& record, std::string_view key) {
@@ -233,42 +323,82 @@ std::optional<std::int64_t> timestamp_field(const JsonValue& record, std::string
   return epoch;
 }
 
-// The project of row `id` in `table`, if the row exists.
-std::optional<std::string> project_of(sqlite3* db, const char* sql, std::string_view id) {
-  Statement lookup(db, sql);
-  lookup.text(1, ascii_lower(id));
-  if (!lookup.step()) return std::nullopt;
-  return lookup.column_text(0);
-}
+// The tables ingest looks rows up in by id.
+enum class Table { kSessions, kRuns, kSpans, kEvents };
 
-void check_owner(sqlite3* db, const char* sql, std::string_view id, const std::string& project,
-                 const std::string& entity) {
-  const auto owner = project_of(db, sql, id);
-  if (owner && *owner != project) {
-    throw StoreError(entity + " " + std::string(id) + " belongs to a different project");
+constexpr std::array<const char*, 4> kProjectOfRow = {
+    "SELECT project_id FROM sessions WHERE id = ?1", "SELECT project_id FROM runs WHERE id = ?1",
+    "SELECT project_id FROM spans WHERE id = ?1", "SELECT project_id FROM events WHERE id = ?1"};
+
+// One ingest transaction: the connection's statements, the authenticated project, and the rows it
+// has already found. A row found once keeps its project until the transaction ends (ingest never
+// deletes rows and its upserts never change project_id), so a thousand events of one run cost one
+// lookup of the run. Not thread-safe: used only while Store's mutex is held.
+class IngestTransaction {
+ public:
+  IngestTransaction(StatementCache& statements, const std::string& project)
+      : statements_(statements), project_(project) {}
+
+  StatementCache& statements() { return statements_; }
+  sqlite3* db() const { return statements_.db(); }
+  const std::string& project() const { return project_; }
+
+  // The project of row `id` (compared lowercased) in `table`, or nullptr if there is no such row.
+  // The pointer stays valid for the life of this object.
+  const std::string* project_of(Table table, std::string_view id) {
+    std::string key = ascii_lower(id);
+    auto& found = found_[static_cast<std::size_t>(table)];
+    if (auto it = found.find(key); it != found.end()) return &it->second;
+    Statement lookup(statements_, kProjectOfRow[static_cast<std::size_t>(table)]);
+    lookup.text(1, key);
+    if (!lookup.step()) return nullptr;
+    return &found.emplace(std::move(key), lookup.column_text(0)).first->second;
+  }
+
+ private:
+  StatementCache& statements_;
+  const std::string& project_;
+  std::array<std::unordered_map<std::string, std::string>, 4> found_;  // by Table: id -> project
+};
+
+void check_owner(IngestTransaction& tx, Table table, std::string_view id, const char* entity) {
+  const std::string* owner = tx.project_of(table, id);
+  if (owner != nullptr && *owner != tx.project()) {
+    throw StoreError(entity + (" " + std::string(id)) + " belongs to a different project");
   }
 }
 
-void check_reference(sqlite3* db, const char* sql, std::string_view id, const std::string& project,
-                     const std::string& entity) {
-  const auto owner = project_of(db, sql, id);
-  if (!owner) throw StoreError(entity + " " + std::string(id) + " not found for project");
-  if (*owner != project) {
-    throw StoreError(entity + " " + std::string(id) + " belongs to a different project");
+void check_reference(IngestTransaction& tx, Table table, std::string_view id, const char* entity) {
+  const std::string* owner = tx.project_of(table, id);
+  if (owner == nullptr) {
+    throw StoreError(entity + (" " + std::string(id)) + " not found for project");
+  }
+  if (*owner != tx.project()) {
+    throw StoreError(entity + (" " + std::string(id)) + " belongs to a different project");
   }
 }
 
-constexpr const char* kSessionProject = "SELECT project_id FROM sessions WHERE id = ?1";
-constexpr const char* kRunProject = "SELECT project_id FROM runs WHERE id = ?1";
-constexpr const char* kSpanProject = "SELECT project_id FROM spans WHERE id = ?1";
-constexpr const char* kEventProject = "SELECT project_id FROM events WHERE id = ?1";
+// Writes row `id` of `table` with `write` (its reference checks and its upsert, which throws
+// "<entity> <id> belongs to a different project" when it changed nothing). The SQL function checks
+// the row's own owner before anything else; as the upsert refuses another project's row with that
+// same error, the lookup only decides which error wins, so it runs only when `write` fails.
+template <typename Write>
+void write_row(IngestTransaction& tx, Table table, std::string_view id, const char* entity,
+               Write&& write) {
+  try {
+    write();
+  } catch (...) {
+    check_owner(tx, table, id, entity);
+    throw;
+  }
+}
 
-void ingest_session(sqlite3* db, const JsonValue& s, const std::string& project) {
+void ingest_session(IngestTransaction& tx, const JsonValue& s) {
   const std::string_view id = str(s, "id");
-  check_owner(db, kSessionProject, id, project, "session");
-  const auto created_at_us = timestamp_field(s, "created_at");
-  const auto ended_at_us = timestamp_field(s, "ended_at");
-  Statement upsert(db, R"sql(
+  write_row(tx, Table::kSessions, id, "session", [&] {
+    const auto created_at_us = timestamp_field(s, "created_at");
+    const auto ended_at_us = timestamp_field(s, "ended_at");
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO sessions (id, project_id, created_at, created_at_us, ended_at, ended_at_us, metadata)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
     ON CONFLICT (id) DO UPDATE SET
@@ -277,26 +407,27 @@ void ingest_session(sqlite3* db, const JsonValue& s, const std::string& project)
                          ELSE excluded.ended_at_us END,
       metadata    = excluded.metadata
     WHERE sessions.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, project)
-      .text(3, str(s, "created_at"))
-      .integer(4, created_at_us)
-      .text(5, text_field(s, "ended_at"))
-      .integer(6, ended_at_us)
-      .text(7, json_field_or_empty_object(s, "metadata"));
-  upsert.run();
-  if (sqlite3_changes(db) == 0) {
-    throw StoreError("session " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, tx.project())
+        .text(3, str(s, "created_at"))
+        .integer(4, created_at_us)
+        .text(5, text_field(s, "ended_at"))
+        .integer(6, ended_at_us)
+        .text(7, json_field_or_empty_object(s, "metadata"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("session " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
-void ingest_run(sqlite3* db, const JsonValue& r, const std::string& project) {
+void ingest_run(IngestTransaction& tx, const JsonValue& r) {
   const std::string_view id = str(r, "id");
-  check_owner(db, kRunProject, id, project, "run");
-  check_reference(db, kSessionProject, str(r, "session_id"), project, "session");
-  const auto started_at_us = timestamp_field(r, "started_at");
-  const auto ended_at_us = timestamp_field(r, "ended_at");
-  Statement upsert(db, R"sql(
+  write_row(tx, Table::kRuns, id, "run", [&] {
+    check_reference(tx, Table::kSessions, str(r, "session_id"), "session");
+    const auto started_at_us = timestamp_field(r, "started_at");
+    const auto ended_at_us = timestamp_field(r, "ended_at");
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO runs (id, session_id, project_id, name, started_at, started_at_us, ended_at,
                       ended_at_us, status, error, metadata)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -308,38 +439,39 @@ void ingest_run(sqlite3* db, const JsonValue& r, const std::string& project) {
       error       = excluded.error,
       metadata    = excluded.metadata
     WHERE runs.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, ascii_lower(str(r, "session_id")))
-      .text(3, project)
-      .text(4, str(r, "name"))
-      .text(5, str(r, "started_at"))
-      .integer(6, started_at_us)
-      .text(7, text_field(r, "ended_at"))
-      .integer(8, ended_at_us)
-      .text(9, str(r, "status"))
-      .text(10, json_field(r, "error"))
-      .text(11, json_field_or_empty_object(r, "metadata"));
-  upsert.run();
-  if (sqlite3_changes(db) == 0) {
-    throw StoreError("run " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, ascii_lower(str(r, "session_id")))
+        .text(3, tx.project())
+        .text(4, str(r, "name"))
+        .text(5, str(r, "started_at"))
+        .integer(6, started_at_us)
+        .text(7, text_field(r, "ended_at"))
+        .integer(8, ended_at_us)
+        .text(9, str(r, "status"))
+        .text(10, json_field(r, "error"))
+        .text(11, json_field_or_empty_object(r, "metadata"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("run " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
-void ingest_span(sqlite3* db, const JsonValue& sp, const std::string& project) {
+void ingest_span(IngestTransaction& tx, const JsonValue& sp) {
   const std::string_view id = str(sp, "id");
-  check_owner(db, kSpanProject, id, project, "span");
-  check_reference(db, kRunProject, str(sp, "run_id"), project, "run");
-  const auto parent = text_field(sp, "parent_span_id");
-  if (parent) check_reference(db, kSpanProject, *parent, project, "parent span");
-  const auto started_at_us = timestamp_field(sp, "started_at");
-  const auto ended_at_us = timestamp_field(sp, "ended_at");
-  std::optional<std::int64_t> iteration;
-  if (const JsonValue* value = member(sp, "iteration"); !is_nullish(value)) {
-    const double d = value->GetDouble();
-    if (d < -2147483648.0 || d > 2147483647.0) throw StoreError("integer out of range");
-    iteration = static_cast<std::int64_t>(d);
-  }
-  Statement upsert(db, R"sql(
+  write_row(tx, Table::kSpans, id, "span", [&] {
+    check_reference(tx, Table::kRuns, str(sp, "run_id"), "run");
+    const auto parent = text_field(sp, "parent_span_id");
+    if (parent) check_reference(tx, Table::kSpans, *parent, "parent span");
+    const auto started_at_us = timestamp_field(sp, "started_at");
+    const auto ended_at_us = timestamp_field(sp, "ended_at");
+    std::optional<std::int64_t> iteration;
+    if (const JsonValue* value = member(sp, "iteration"); !is_nullish(value)) {
+      const double d = value->GetDouble();
+      if (d < -2147483648.0 || d > 2147483647.0) throw StoreError("integer out of range");
+      iteration = static_cast<std::int64_t>(d);
+    }
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO spans (id, run_id, project_id, parent_span_id, kind, name, started_at,
                        started_at_us, ended_at, ended_at_us, status, error, iteration, attributes)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
@@ -351,34 +483,35 @@ void ingest_span(sqlite3* db, const JsonValue& sp, const std::string& project) {
       error       = excluded.error,
       attributes  = excluded.attributes
     WHERE spans.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, ascii_lower(str(sp, "run_id")))
-      .text(3, project)
-      .text(4, parent ? std::optional<std::string>(ascii_lower(*parent)) : std::nullopt)
-      .text(5, str(sp, "kind"))
-      .text(6, str(sp, "name"))
-      .text(7, str(sp, "started_at"))
-      .integer(8, started_at_us)
-      .text(9, text_field(sp, "ended_at"))
-      .integer(10, ended_at_us)
-      .text(11, str(sp, "status"))
-      .text(12, json_field(sp, "error"))
-      .integer(13, iteration)
-      .text(14, json_field_or_empty_object(sp, "attributes"));
-  upsert.run();
-  if (sqlite3_changes(db) == 0) {
-    throw StoreError("span " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, ascii_lower(str(sp, "run_id")))
+        .text(3, tx.project())
+        .text(4, parent ? std::optional<std::string>(ascii_lower(*parent)) : std::nullopt)
+        .text(5, str(sp, "kind"))
+        .text(6, str(sp, "name"))
+        .text(7, str(sp, "started_at"))
+        .integer(8, started_at_us)
+        .text(9, text_field(sp, "ended_at"))
+        .integer(10, ended_at_us)
+        .text(11, str(sp, "status"))
+        .text(12, json_field(sp, "error"))
+        .integer(13, iteration)
+        .text(14, json_field_or_empty_object(sp, "attributes"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("span " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
-void ingest_event(sqlite3* db, const JsonValue& e, const std::string& project) {
+void ingest_event(IngestTransaction& tx, const JsonValue& e) {
   const std::string_view id = str(e, "id");
-  check_owner(db, kEventProject, id, project, "event");
-  check_reference(db, kRunProject, str(e, "run_id"), project, "run");
-  const auto span_id = text_field(e, "span_id");
-  if (span_id) check_reference(db, kSpanProject, *span_id, project, "span");
-  const auto created_at_us = timestamp_field(e, "created_at");
-  Statement upsert(db, R"sql(
+  write_row(tx, Table::kEvents, id, "event", [&] {
+    check_reference(tx, Table::kRuns, str(e, "run_id"), "run");
+    const auto span_id = text_field(e, "span_id");
+    if (span_id) check_reference(tx, Table::kSpans, *span_id, "span");
+    const auto created_at_us = timestamp_field(e, "created_at");
+    Statement upsert(tx.statements(), R"sql(
     INSERT INTO events (id, run_id, span_id, project_id, type, created_at, created_at_us, content,
                         attributes)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -386,26 +519,28 @@ void ingest_event(sqlite3* db, const JsonValue& e, const std::string& project) {
       content    = excluded.content,
       attributes = excluded.attributes
     WHERE events.project_id = excluded.project_id)sql");
-  upsert.text(1, ascii_lower(id))
-      .text(2, ascii_lower(str(e, "run_id")))
-      .text(3, span_id ? std::optional<std::string>(ascii_lower(*span_id)) : std::nullopt)
-      .text(4, project)
-      .text(5, str(e, "type"))
-      .text(6, str(e, "created_at"))
-      .integer(7, created_at_us)
-      .text(8, to_json(*member(e, "content")))
-      .text(9, json_field_or_empty_object(e, "attributes"));
-  upsert.run();
-  if (sqlite3_changes(db) == 0) {
-    throw StoreError("event " + std::string(id) + " belongs to a different project");
-  }
+    upsert.text(1, ascii_lower(id))
+        .text(2, ascii_lower(str(e, "run_id")))
+        .text(3, span_id ? std::optional<std::string>(ascii_lower(*span_id)) : std::nullopt)
+        .text(4, tx.project())
+        .text(5, str(e, "type"))
+        .text(6, str(e, "created_at"))
+        .integer(7, created_at_us)
+        .text(8, to_json(*member(e, "content")))
+        .text(9, json_field_or_empty_object(e, "attributes"));
+    upsert.run();
+    if (sqlite3_changes(tx.db()) == 0) {
+      throw StoreError("event " + std::string(id) + " belongs to a different project");
+    }
+  });
 }
 
-void ingest_prompt_link(sqlite3* db, const JsonValue& link, const std::string& project) {
+void ingest_prompt_link(StatementCache& statements, const JsonValue& link,
+                        const std::string& project) {
   const std::string_view span_id = str(link, "span_id");
   std::string trace_id;
   {
-    Statement lookup(db, "SELECT run_id FROM spans WHERE id = ?1 AND project_id = ?2");
+    Statement lookup(statements, "SELECT run_id FROM spans WHERE id = ?1 AND project_id = ?2");
     lookup.text(1, ascii_lower(span_id)).text(2, project);
     if (!lookup.step()) {
       throw StoreError("span " + std::string(span_id) + " not found for project");
@@ -418,7 +553,7 @@ void ingest_prompt_link(sqlite3* db, const JsonValue& link, const std::string& p
   }
   const std::string version_id = ascii_lower(str(link, "prompt_version_id"));
   {
-    Statement lookup(db, "SELECT 1 FROM prompt_versions WHERE id = ?1 AND project_id = ?2");
+    Statement lookup(statements, "SELECT 1 FROM prompt_versions WHERE id = ?1 AND project_id = ?2");
     lookup.text(1, version_id).text(2, project);
     if (!lookup.step()) {
       throw StoreError("prompt version " + version_id + " not found for project");
@@ -430,7 +565,7 @@ void ingest_prompt_link(sqlite3* db, const JsonValue& link, const std::string& p
         "new row for relation \"prompt_trace_links\" violates check constraint "
         "\"prompt_trace_links_variables_is_object\"");
   }
-  Statement upsert(db, R"sql(
+  Statement upsert(statements, R"sql(
     INSERT INTO prompt_trace_links (project_id, trace_id, span_id, prompt_version_id,
                                     variable_values, linked_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -446,27 +581,29 @@ void ingest_prompt_link(sqlite3* db, const JsonValue& link, const std::string& p
   upsert.run();
 }
 
-void ingest_score(sqlite3* db, const JsonValue& s, const std::string& project) {
+void ingest_score(StatementCache& statements, const JsonValue& s, const std::string& project) {
   const std::string id = ascii_lower(str(s, "id"));
   const std::string trace_id = ascii_lower(str(s, "trace_id"));
   const auto span_text = text_field(s, "span_id");
   const std::optional<std::string> span_id =
       span_text ? std::optional<std::string>(ascii_lower(*span_text)) : std::nullopt;
   {
-    Statement lookup(db, "SELECT 1 FROM runs WHERE id = ?1 AND project_id = ?2");
+    Statement lookup(statements, "SELECT 1 FROM runs WHERE id = ?1 AND project_id = ?2");
     lookup.text(1, trace_id).text(2, project);
     if (!lookup.step()) throw StoreError("trace " + trace_id + " not found for project");
   }
   if (span_id) {
-    Statement lookup(db, "SELECT 1 FROM spans WHERE id = ?1 AND run_id = ?2 AND project_id = ?3");
+    Statement lookup(statements,
+                     "SELECT 1 FROM spans WHERE id = ?1 AND run_id = ?2 AND project_id = ?3");
     lookup.text(1, *span_id).text(2, trace_id).text(3, project);
     if (!lookup.step()) throw StoreError("span " + *span_id + " not found for trace");
   }
   const std::string data_type(str(s, "data_type"));
   std::optional<std::string> string_value = text_field(s, "string_value");
-  if (string_value && data_type == "categorical") string_value = std::string(pg_btrim(*string_value));
+  if (string_value && data_type == "categorical")
+    string_value = std::string(pg_btrim(*string_value));
   const auto created_at_us = timestamp_field(s, "created_at");
-  Statement upsert(db, R"sql(
+  Statement upsert(statements, R"sql(
     INSERT INTO scores (id, project_id, trace_id, span_id, name, value, data_type, string_value,
                         source, comment, created_by, created_at, created_at_us)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, ?11, ?12)
@@ -496,7 +633,8 @@ void ingest_score(sqlite3* db, const JsonValue& s, const std::string& project) {
       .text(11, str(s, "created_at"))
       .integer(12, created_at_us);
   upsert.run();
-  if (sqlite3_changes(db) == 0) throw StoreError("score " + id + " belongs to a different project");
+  if (sqlite3_changes(statements.db()) == 0)
+    throw StoreError("score " + id + " belongs to a different project");
 }
 
 bool any_nul(const std::vector<const JsonValue*>& records) {
@@ -514,28 +652,32 @@ bool is_project_reference_error(std::string_view message) {
          message.find("not found for trace") != std::string_view::npos;
 }
 
+// Connections are opened without SQLite's per-call mutex (SQLITE_OPEN_NOMUTEX): Store's mutex
+// already serialises every use of its connection.
 Store::Store(const std::string& path) {
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  configure_sqlite_once();
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
     throw std::runtime_error("cannot open database '" + path + "': " + message);
   }
+  statements_ = std::make_unique<StatementCache>(db_);
   try {
     sqlite3_busy_timeout(db_, 5000);
     if (path != ":memory:" && !path.empty()) exec("PRAGMA journal_mode = WAL");
     exec("PRAGMA foreign_keys = ON");
     exec(kSchema);
   } catch (const std::exception& e) {
-    sqlite3_close(db_);
-    db_ = nullptr;
+    close();
     throw std::runtime_error("cannot initialise database '" + path + "': " + e.what());
   }
 }
 
 Store::Store(const std::string& path, ReadOnlyTag) {
-  const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX;
+  configure_sqlite_once();
+  const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -543,17 +685,18 @@ Store::Store(const std::string& path, ReadOnlyTag) {
     throw std::runtime_error("cannot open database '" + path + "': " + message);
   }
   sqlite3_busy_timeout(db_, 5000);
+  statements_ = std::make_unique<StatementCache>(db_);
   bool has_schema = false;
   try {
-    Statement check(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                         "('sessions', 'runs', 'spans', 'events', 'scores', 'prompt_trace_links')");
+    Statement check(*statements_,
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                    "('sessions', 'runs', 'spans', 'events', 'scores', 'prompt_trace_links')");
     has_schema = check.step() && check.column_text(0) == "6";
   } catch (const std::exception&) {
     has_schema = false;
   }
   if (!has_schema) {
-    sqlite3_close(db_);
-    db_ = nullptr;
+    close();
     throw std::runtime_error("'" + path + "' is not a northstar-local database");
   }
 }
@@ -562,7 +705,13 @@ std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
   return std::unique_ptr<Store>(new Store(path, ReadOnlyTag{}));
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() { close(); }
+
+void Store::close() {
+  statements_.reset();
+  sqlite3_close(db_);
+  db_ = nullptr;
+}
 
 void Store::exec(const char* sql) {
   char* error = nullptr;
@@ -579,13 +728,19 @@ void Store::register_keys(const std::vector<KeyRecord>& keys, bool revoke_others
   try {
     const std::string now = now_text();
     if (revoke_others) {
-      Statement revoke(db_, "UPDATE api_keys SET revoked_at = ?1 WHERE revoked_at IS NULL");
+      Statement revoke(*statements_,
+                       "UPDATE api_keys SET revoked_at = ?1 WHERE revoked_at IS NULL");
       revoke.text(1, now).run();
     }
     for (const KeyRecord& key : keys) {
-      Statement project(db_, "INSERT OR IGNORE INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)");
-      project.text(1, key.project_id).text(2, "project " + key.project_id.substr(0, 8)).text(3, now).run();
-      Statement upsert(db_, R"sql(
+      Statement project(
+          *statements_,
+          "INSERT OR IGNORE INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)");
+      project.text(1, key.project_id)
+          .text(2, "project " + key.project_id.substr(0, 8))
+          .text(3, now)
+          .run();
+      Statement upsert(*statements_, R"sql(
         INSERT INTO api_keys (id, project_id, name, key_hash, created_at, revoked_at)
         VALUES (?1, ?2, ?3, ?4, ?5, NULL)
         ON CONFLICT (key_hash) DO UPDATE SET project_id = excluded.project_id, revoked_at = NULL)sql");
@@ -605,23 +760,31 @@ void Store::register_keys(const std::vector<KeyRecord>& keys, bool revoke_others
 
 void Store::revoke_key(const std::string& key_hash) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  Statement revoke(db_, "UPDATE api_keys SET revoked_at = ?1 WHERE key_hash = ?2 AND revoked_at IS NULL");
+  Statement revoke(
+      *statements_,
+      "UPDATE api_keys SET revoked_at = ?1 WHERE key_hash = ?2 AND revoked_at IS NULL");
   revoke.text(1, now_text()).text(2, key_hash).run();
 }
 
 std::optional<std::string> Store::resolve_key(const std::string& key_hash) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  Statement lookup(db_, "SELECT project_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL");
+  Statement lookup(*statements_,
+                   "SELECT project_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL");
   lookup.text(1, key_hash);
   if (!lookup.step()) return std::nullopt;
   return lookup.column_text(0);
 }
 
-void Store::add_prompt_version(const std::string& project_id, const std::string& prompt_version_id) {
+void Store::add_prompt_version(const std::string& project_id,
+                               const std::string& prompt_version_id) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  Statement project(db_, "INSERT OR IGNORE INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)");
-  project.text(1, project_id).text(2, "project " + project_id.substr(0, 8)).text(3, now_text()).run();
-  Statement insert(db_, R"sql(
+  Statement project(*statements_,
+                    "INSERT OR IGNORE INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)");
+  project.text(1, project_id)
+      .text(2, "project " + project_id.substr(0, 8))
+      .text(3, now_text())
+      .run();
+  Statement insert(*statements_, R"sql(
     INSERT INTO prompt_versions (id, project_id) VALUES (?1, ?2)
     ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id)sql");
   insert.text(1, prompt_version_id).text(2, project_id).run();
@@ -649,32 +812,36 @@ void Store::ingest_locked(const IngestBatch& batch) {
       any_nul(batch.events) || any_nul(batch.prompt_links)) {
     throw StoreError("unsupported Unicode escape sequence (\\u0000 cannot be converted to text)");
   }
-  for (const JsonValue* s : batch.sessions) ingest_session(db_, *s, project);
-  for (const JsonValue* r : batch.runs) ingest_run(db_, *r, project);
-  for (const JsonValue* sp : batch.spans) ingest_span(db_, *sp, project);
-  for (const JsonValue* e : batch.events) ingest_event(db_, *e, project);
-  for (const JsonValue* link : batch.prompt_links) ingest_prompt_link(db_, *link, project);
+  IngestTransaction tx(*statements_, project);
+  for (const JsonValue* s : batch.sessions) ingest_session(tx, *s);
+  for (const JsonValue* r : batch.runs) ingest_run(tx, *r);
+  for (const JsonValue* sp : batch.spans) ingest_span(tx, *sp);
+  for (const JsonValue* e : batch.events) ingest_event(tx, *e);
+  for (const JsonValue* link : batch.prompt_links) ingest_prompt_link(*statements_, *link, project);
   // Statement 2: dashboard_bulk_create_scores, only when there are scores.
   if (batch.scores.empty()) return;
   if (any_nul(batch.scores)) {
     throw StoreError("unsupported Unicode escape sequence (\\u0000 cannot be converted to text)");
   }
-  for (const JsonValue* s : batch.scores) ingest_score(db_, *s, project);
+  for (const JsonValue* s : batch.scores) ingest_score(*statements_, *s, project);
 }
 
 Snapshot Store::snapshot() {
   const std::lock_guard<std::mutex> lock(mutex_);
   Snapshot out;
   {
-    Statement q(db_, "SELECT id, project_id, created_at, ended_at, metadata FROM sessions ORDER BY rowid");
+    Statement q(
+        *statements_,
+        "SELECT id, project_id, created_at, ended_at, metadata FROM sessions ORDER BY rowid");
     while (q.step()) {
       out.sessions.push_back({q.column_text(0), q.column_text(1), q.column_text(2),
                               q.column_optional_text(3), q.column_text(4)});
     }
   }
   {
-    Statement q(db_, "SELECT id, session_id, project_id, name, started_at, ended_at, status, error, "
-                     "metadata FROM runs ORDER BY rowid");
+    Statement q(*statements_,
+                "SELECT id, session_id, project_id, name, started_at, ended_at, status, error, "
+                "metadata FROM runs ORDER BY rowid");
     while (q.step()) {
       out.runs.push_back({q.column_text(0), q.column_text(1), q.column_text(2), q.column_text(3),
                           q.column_text(4), q.column_optional_text(5), q.column_text(6),
@@ -682,18 +849,21 @@ Snapshot Store::snapshot() {
     }
   }
   {
-    Statement q(db_, "SELECT id, run_id, project_id, parent_span_id, kind, name, started_at, "
-                     "ended_at, status, error, iteration, attributes FROM spans ORDER BY rowid");
+    Statement q(*statements_,
+                "SELECT id, run_id, project_id, parent_span_id, kind, name, started_at, "
+                "ended_at, status, error, iteration, attributes FROM spans ORDER BY rowid");
     while (q.step()) {
       out.spans.push_back({q.column_text(0), q.column_text(1), q.column_text(2),
                            q.column_optional_text(3), q.column_text(4), q.column_text(5),
                            q.column_text(6), q.column_optional_text(7), q.column_text(8),
-                           q.column_optional_text(9), q.column_optional_int(10), q.column_text(11)});
+                           q.column_optional_text(9), q.column_optional_int(10),
+                           q.column_text(11)});
     }
   }
   {
-    Statement q(db_, "SELECT id, run_id, span_id, project_id, type, created_at, content, attributes "
-                     "FROM events ORDER BY rowid");
+    Statement q(*statements_,
+                "SELECT id, run_id, span_id, project_id, type, created_at, content, attributes "
+                "FROM events ORDER BY rowid");
     while (q.step()) {
       out.events.push_back({q.column_text(0), q.column_text(1), q.column_optional_text(2),
                             q.column_text(3), q.column_text(4), q.column_text(5), q.column_text(6),
@@ -701,8 +871,9 @@ Snapshot Store::snapshot() {
     }
   }
   {
-    Statement q(db_, "SELECT id, project_id, trace_id, span_id, name, value, data_type, "
-                     "string_value, source, comment, created_at FROM scores ORDER BY rowid");
+    Statement q(*statements_,
+                "SELECT id, project_id, trace_id, span_id, name, value, data_type, "
+                "string_value, source, comment, created_at FROM scores ORDER BY rowid");
     while (q.step()) {
       out.scores.push_back({q.column_text(0), q.column_text(1), q.column_text(2),
                             q.column_optional_text(3), q.column_text(4), q.column_real(5),
@@ -711,8 +882,9 @@ Snapshot Store::snapshot() {
     }
   }
   {
-    Statement q(db_, "SELECT project_id, trace_id, span_id, prompt_version_id, variable_values, "
-                     "linked_at FROM prompt_trace_links ORDER BY id");
+    Statement q(*statements_,
+                "SELECT project_id, trace_id, span_id, prompt_version_id, variable_values, "
+                "linked_at FROM prompt_trace_links ORDER BY id");
     while (q.step()) {
       out.prompt_links.push_back({q.column_text(0), q.column_text(1), q.column_text(2),
                                   q.column_text(3), q.column_text(4), q.column_text(5)});
@@ -725,8 +897,9 @@ void Store::clear_data() {
   const std::lock_guard<std::mutex> lock(mutex_);
   exec("BEGIN IMMEDIATE");
   try {
-    exec("DELETE FROM prompt_trace_links; DELETE FROM scores; DELETE FROM events; "
-         "DELETE FROM spans; DELETE FROM runs; DELETE FROM sessions;");
+    exec(
+        "DELETE FROM prompt_trace_links; DELETE FROM scores; DELETE FROM events; "
+        "DELETE FROM spans; DELETE FROM runs; DELETE FROM sessions;");
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

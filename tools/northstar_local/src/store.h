@@ -38,6 +38,9 @@ struct IngestBatch {
   std::vector<const JsonValue*> scores;
 };
 
+// The prepared statements of one SQLite connection (defined in store.cpp).
+class StatementCache;
+
 struct KeyRecord {
   std::string key_hash;  // SHA-256 hex of the plaintext key
   std::string project_id;
@@ -47,7 +50,8 @@ struct KeyRecord {
 // access to the single SQLite connection).
 class Store {
  public:
-  // Opens or creates the database and its schema. Throws std::runtime_error on failure.
+  // Opens or creates the database and its schema. Throws std::runtime_error on failure. The first
+  // Store of a process turns SQLite's memory statistics off (process-wide; see store.cpp).
   explicit Store(const std::string& path);
   // Opens an existing database read-only (for `tree`/`dump`). Throws std::runtime_error.
   static std::unique_ptr<Store> open_read_only(const std::string& path);
@@ -78,8 +82,12 @@ class Store {
 
   void exec(const char* sql);
   void ingest_locked(const IngestBatch& batch);
+  // Finalizes the cached statements, then closes the connection (SQLite refuses to close a
+  // connection that still has statements).
+  void close();
 
   sqlite3* db_ = nullptr;
+  std::unique_ptr<StatementCache> statements_;  // of db_; emptied before db_ is closed
   std::mutex mutex_;
 };
 

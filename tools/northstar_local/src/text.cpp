@@ -111,26 +111,26 @@ std::string decode_utf8_lossy(std::string_view bytes) {
   while (i < bytes.size()) {
     const auto b0 = static_cast<unsigned char>(bytes[i]);
     if (b0 < 0x80) {
-      out.push_back(static_cast<char>(b0));
-      ++i;
+      // A run of ASCII is copied as is.
+      std::size_t end = i + 1;
+      while (end < bytes.size() && static_cast<unsigned char>(bytes[end]) < 0x80) ++end;
+      out.append(bytes.data() + i, end - i);
+      i = end;
       continue;
     }
     // WHATWG UTF-8 decoder: the lead byte fixes the length and the allowed range of the 2nd byte;
-    // on a bad continuation byte emit U+FFFD and re-read that byte.
+    // on a bad continuation byte emit U+FFFD and re-read that byte. The ranges exclude overlong
+    // forms and surrogates, so a well-formed sequence is copied as is.
     int needed = 0;
     unsigned char lower = 0x80, upper = 0xBF;
-    char32_t cp = 0;
     if (b0 >= 0xC2 && b0 <= 0xDF) {
       needed = 1;
-      cp = b0 & 0x1F;
     } else if (b0 >= 0xE0 && b0 <= 0xEF) {
       needed = 2;
-      cp = b0 & 0x0F;
       if (b0 == 0xE0) lower = 0xA0;
       if (b0 == 0xED) upper = 0x9F;
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
       needed = 3;
-      cp = b0 & 0x07;
       if (b0 == 0xF0) lower = 0x90;
       if (b0 == 0xF4) upper = 0x8F;
     } else {
@@ -152,10 +152,9 @@ std::string decode_utf8_lossy(std::string_view bytes) {
       }
       lower = 0x80;
       upper = 0xBF;
-      cp = (cp << 6) | (b & 0x3F);
     }
     if (ok) {
-      append_utf8(out, cp);
+      out.append(bytes.data() + i, j - i);
       i = j;
     } else {
       append_utf8(out, kReplacement);
