@@ -273,6 +273,17 @@ TEST_F(PersistenceTest, ARowOfAnotherProjectIsReportedBeforeItsOtherErrors) {
   EXPECT_EQ(server_->snapshot().events.size(), 1u);
 }
 
+TEST_F(PersistenceTest, EachInMemoryStoreIsPrivateToItsServer) {
+  auto second = std::make_unique<northstar_local::Server>(options());  // db ":memory:" as well
+  second->start();
+  ASSERT_EQ(post(base_payload()).status, 200);
+  EXPECT_EQ(server_->snapshot().events.size(), 1u);
+  EXPECT_TRUE(second->snapshot().events.empty());
+  second->stop();
+  second.reset();
+  EXPECT_EQ(server_->snapshot().events.size(), 1u);  // closing one store leaves the other intact
+}
+
 TEST_F(PersistenceTest, ScoreIdOwnedByAnotherProjectIsAnInvalidReference) {
   ASSERT_EQ(post(base_payload()).status, 200);
   Batch batch;

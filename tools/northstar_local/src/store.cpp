@@ -3,6 +3,8 @@
 #include "store.h"
 
 #include <sqlite3.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
 
 #include <array>
 #include <chrono>
@@ -657,7 +659,8 @@ bool is_project_reference_error(std::string_view message) {
 Store::Store(const std::string& path) {
   configure_sqlite_once();
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  if (path == ":memory:") open_private_memory(flags);
+  if (db_ == nullptr && sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -673,6 +676,30 @@ Store::Store(const std::string& path) {
     close();
     throw std::runtime_error("cannot initialise database '" + path + "': " + e.what());
   }
+}
+
+void Store::open_private_memory(int flags) {
+  // As much address space as memory and swap could ever back; reserved, not committed: pages are
+  // only backed once written.
+  struct sysinfo info {};
+  if (sysinfo(&info) != 0) return;
+  const std::uint64_t bytes =
+      (static_cast<std::uint64_t>(info.totalram) + info.totalswap) * info.mem_unit;
+  void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) return;
+  // An empty database whose file is that buffer (SQLite's memdb VFS, not resizeable: it never
+  // reallocates, and so is not held to sqlite3_realloc()'s 2 GiB limit). The buffer stays ours.
+  if (sqlite3_open_v2(":memory:", &db_, flags, nullptr) != SQLITE_OK ||
+      sqlite3_deserialize(db_, "main", static_cast<unsigned char*>(memory), 0,
+                          static_cast<sqlite3_int64>(bytes), 0) != SQLITE_OK) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    munmap(memory, bytes);
+    return;
+  }
+  memory_ = memory;
+  memory_bytes_ = bytes;
 }
 
 Store::Store(const std::string& path, ReadOnlyTag) {
@@ -711,6 +738,8 @@ void Store::close() {
   statements_.reset();
   sqlite3_close(db_);
   db_ = nullptr;
+  if (memory_ != nullptr) munmap(memory_, memory_bytes_);
+  memory_ = nullptr;
 }
 
 void Store::exec(const char* sql) {
