@@ -440,10 +440,9 @@ std::size_t site_head_bytes(const CallSite& site, bool owns_sinks, bool owns_nod
   return n;
 }
 
-// Writes the call site after its header at `out` (a 16-aligned block of the size computed by
-// deferred_enqueue()).
-void write_site(std::byte* __restrict out, const CallSite& site, const SinksRef* sinks_ref,
-                const Node* node_for_ref, const NestedCopies* nested) noexcept {
+// Writes the fixed part of a call site (its head, then the trace fields and the code location
+// when present) at `p`; returns where the rest goes.
+std::byte* write_head(std::byte* __restrict p, const CallSite& site, std::uint8_t flags) noexcept {
   SiteHead head;
   head.node = site.node;
   head.resolved = site.resolved;
@@ -452,11 +451,8 @@ void write_site(std::byte* __restrict out, const CallSite& site, const SinksRef*
   head.n_attrs = static_cast<std::uint32_t>(site.attrs.size());
   head.n_baggage = static_cast<std::uint32_t>(site.baggage.size());
   head.trace_flags = site.trace_flags;
-  head.flags = static_cast<std::uint8_t>(
-      (site.has_span ? kHasSpan : 0) | (site.loc != nullptr ? kHasLoc : 0) |
-      (sinks_ref != nullptr ? kOwnsSinks : 0) | (node_for_ref != nullptr ? kOwnsNode : 0) |
-      (site.format != nullptr ? kHasFormat : 0));
-  std::byte* p = out;
+  head.flags = static_cast<std::uint8_t>(flags | (site.has_span ? kHasSpan : 0) |
+                                         (site.loc != nullptr ? kHasLoc : 0));
   std::memcpy(p, &head, sizeof head);
   p += kHeadBytes;
   if (site.has_span) {
@@ -468,6 +464,17 @@ void write_site(std::byte* __restrict out, const CallSite& site, const SinksRef*
     std::memcpy(p, site.loc, sizeof(SourceLocation));
     p += sizeof(SourceLocation);
   }
+  return p;
+}
+
+// Writes the call site after its header at `out` (a 16-aligned block of the size computed by
+// deferred_enqueue()).
+void write_site(std::byte* __restrict out, const CallSite& site, const SinksRef* sinks_ref,
+                const Node* node_for_ref, const NestedCopies* nested) noexcept {
+  std::byte* p = write_head(out, site,
+                            static_cast<std::uint8_t>((sinks_ref != nullptr ? kOwnsSinks : 0) |
+                                                      (node_for_ref != nullptr ? kOwnsNode : 0) |
+                                                      (site.format != nullptr ? kHasFormat : 0)));
   if (sinks_ref != nullptr) {
     new (p) SinksRef(*sinks_ref);
     p += sizeof(SinksRef);
@@ -847,28 +854,7 @@ bool enqueue_small(ThreadRing& tr, const CallSite& site, State& s) noexcept {
   std::byte* const slot = ring.reserve(kSmallEntry);
   if (slot == nullptr) return false;
   std::byte* const limit = slot + kSmallEntry;
-  SiteHead head;
-  head.node = site.node;
-  head.resolved = site.resolved;
-  head.sinks = site.sinks;
-  head.severity = site.severity;
-  head.n_attrs = static_cast<std::uint32_t>(site.attrs.size());
-  head.n_baggage = static_cast<std::uint32_t>(site.baggage.size());
-  head.trace_flags = site.trace_flags;
-  head.flags = static_cast<std::uint8_t>((site.has_span ? kHasSpan : 0) |
-                                         (site.loc != nullptr ? kHasLoc : 0));
-  std::byte* p = slot + sizeof(EntryHeader);
-  std::memcpy(p, &head, sizeof head);
-  p += kHeadBytes;
-  if (site.has_span) {
-    const SiteTrace trace{site.trace_id, site.span_id};
-    std::memcpy(p, &trace, sizeof trace);
-    p += sizeof trace;
-  }
-  if (site.loc != nullptr) {
-    std::memcpy(p, site.loc, sizeof(SourceLocation));
-    p += sizeof(SourceLocation);
-  }
+  std::byte* p = write_head(slot + sizeof(EntryHeader), site, 0);
   Value* const* no_nested = nullptr;
   if (value_bytes(site.body) > static_cast<std::size_t>(limit - p)) return false;
   p = write_value(p, site.body, no_nested);
