@@ -541,38 +541,59 @@ struct Decoded {
   std::vector<Value*> owned;
 };
 
+// An entry's fixed part, read back, and where its variable part starts.
+struct OpenedEntry {
+  SiteHead head;
+  SiteTrace trace;
+  SourceLocation loc;
+  SinksRef* sinks_ref = nullptr;
+  NodeRef* node_ref = nullptr;
+  std::byte* heap = nullptr;  // the block of a record too big for the ring
+  std::byte* rest = nullptr;  // body, attributes, baggage
+};
+
+OpenedEntry open_entry(const EntryHeader* h) noexcept {
+  OpenedEntry e;
+  const std::byte* block = reinterpret_cast<const std::byte*>(h + 1);
+  if (h->kind == kEntryHeap) {
+    std::memcpy(&e.heap, block, sizeof e.heap);
+    block = e.heap;
+  }
+  std::memcpy(&e.head, block, sizeof e.head);
+  std::byte* p = const_cast<std::byte*>(block) + kHeadBytes;
+  if ((e.head.flags & kHasSpan) != 0) {
+    std::memcpy(&e.trace, p, sizeof e.trace);
+    p += sizeof e.trace;
+  }
+  if ((e.head.flags & kHasLoc) != 0) {
+    std::memcpy(&e.loc, p, sizeof e.loc);
+    p += sizeof e.loc;
+  }
+  if ((e.head.flags & kOwnsSinks) != 0) {
+    e.sinks_ref = std::launder(reinterpret_cast<SinksRef*>(p));
+    p += sizeof(SinksRef);
+  }
+  if ((e.head.flags & kOwnsNode) != 0) {
+    e.node_ref = std::launder(reinterpret_cast<NodeRef*>(p));
+    p += sizeof(NodeRef);
+  }
+  e.rest = p;
+  return e;
+}
+
+// Releases the references and the heap block an entry owns (its nested values aside).
+void release_entry(const OpenedEntry& e) noexcept {
+  if (e.sinks_ref != nullptr) e.sinks_ref->~SinksRef();
+  if (e.node_ref != nullptr) e.node_ref->~NodeRef();
+  if (e.heap != nullptr) ::operator delete(e.heap);
+}
+
 // Finishes the record of entry `h` (emergency: through the sinks' emergency_emit) and releases
 // what the entry owns.
 void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
-  const std::byte* block = reinterpret_cast<const std::byte*>(h + 1);
-  std::byte* heap = nullptr;
-  if (h->kind == kEntryHeap) {
-    std::memcpy(&heap, block, sizeof heap);
-    block = heap;
-  }
-  SiteHead head;
-  std::memcpy(&head, block, sizeof head);
-  std::byte* p = const_cast<std::byte*>(block) + kHeadBytes;
-  SiteTrace trace;
-  SourceLocation loc;
-  if ((head.flags & kHasSpan) != 0) {
-    std::memcpy(&trace, p, sizeof trace);
-    p += sizeof trace;
-  }
-  if ((head.flags & kHasLoc) != 0) {
-    std::memcpy(&loc, p, sizeof loc);
-    p += sizeof loc;
-  }
-  SinksRef* sinks_ref = nullptr;
-  NodeRef* node_ref = nullptr;
-  if ((head.flags & kOwnsSinks) != 0) {
-    sinks_ref = std::launder(reinterpret_cast<SinksRef*>(p));
-    p += sizeof(SinksRef);
-  }
-  if ((head.flags & kOwnsNode) != 0) {
-    node_ref = std::launder(reinterpret_cast<NodeRef*>(p));
-    p += sizeof(NodeRef);
-  }
+  const OpenedEntry entry = open_entry(h);
+  const SiteHead& head = entry.head;
+  std::byte* p = entry.rest;
   d.owned.clear();
   In in{p};
   CallSite site;
@@ -611,16 +632,16 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
     }
     site.node = head.node;
     site.resolved = head.resolved;
-    site.sinks = sinks_ref != nullptr ? sinks_ref->get() : head.sinks;
+    site.sinks = entry.sinks_ref != nullptr ? entry.sinks_ref->get() : head.sinks;
     site.severity = head.severity;
     site.time_unix_nano = h->time;
     site.attrs = AttributeSpan(std::span<const Attribute>(d.attrs.data(), head.n_attrs));
     site.baggage = std::span<const BaggageEntry>(d.baggage.data(), head.n_baggage);
-    site.loc = (head.flags & kHasLoc) != 0 ? &loc : nullptr;
+    site.loc = (head.flags & kHasLoc) != 0 ? &entry.loc : nullptr;
     if ((head.flags & kHasSpan) != 0) {
       site.has_span = true;
-      site.trace_id = trace.trace_id;
-      site.span_id = trace.span_id;
+      site.trace_id = entry.trace.trace_id;
+      site.span_id = entry.trace.span_id;
       site.trace_flags = head.trace_flags;
     }
     site.emergency = emergency;
@@ -630,34 +651,15 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
   }
   if (emergency) return;  // the process is dying: no destructor that may take a lock
   for (Value* v : d.owned) delete v;
-  if (sinks_ref != nullptr) sinks_ref->~SinksRef();
-  if (node_ref != nullptr) node_ref->~NodeRef();
-  if (heap != nullptr) ::operator delete(heap);
+  release_entry(entry);
 }
 
 // Releases what a never-finished entry owns (stop() past its deadline).
 void discard_entry(const EntryHeader* h) noexcept {
   Decoded d;
-  const std::byte* block = reinterpret_cast<const std::byte*>(h + 1);
-  std::byte* heap = nullptr;
-  if (h->kind == kEntryHeap) {
-    std::memcpy(&heap, block, sizeof heap);
-    block = heap;
-  }
-  SiteHead head;
-  std::memcpy(&head, block, sizeof head);
-  std::byte* p = const_cast<std::byte*>(block) + kHeadBytes;
-  if ((head.flags & kHasSpan) != 0) p += sizeof(SiteTrace);
-  if ((head.flags & kHasLoc) != 0) p += sizeof(SourceLocation);
-  if ((head.flags & kOwnsSinks) != 0) {
-    std::launder(reinterpret_cast<SinksRef*>(p))->~SinksRef();
-    p += sizeof(SinksRef);
-  }
-  if ((head.flags & kOwnsNode) != 0) {
-    std::launder(reinterpret_cast<NodeRef*>(p))->~NodeRef();
-    p += sizeof(NodeRef);
-  }
-  In in{p};
+  const OpenedEntry entry = open_entry(h);
+  const SiteHead& head = entry.head;
+  In in{entry.rest};
   if ((head.flags & kHasFormat) != 0) {
     (void)in.get_string();
     const auto count = in.get<std::uint32_t>();
@@ -670,7 +672,7 @@ void discard_entry(const EntryHeader* h) noexcept {
     (void)in.get_value(d.owned);
   }
   for (Value* v : d.owned) delete v;
-  if (heap != nullptr) ::operator delete(heap);
+  release_entry(entry);
 }
 
 // ---- the writer ----
@@ -839,6 +841,11 @@ void writer_main() {
     report_internal(kSeverityError, "deferred path stopped with records still queued",
                     {{"records.dropped", static_cast<std::int64_t>(discarded)}});
   }
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.alive.store(false, std::memory_order_release);
+  }
+  s.done_cv.notify_all();
 }
 
 void stop_at_exit() { (void)dagstack::logger::stop_deferred(std::chrono::milliseconds(2000)); }
@@ -1103,6 +1110,7 @@ void start_deferred(const DeferredOptions& options) {
   auto& s = detail::state();
   std::lock_guard<std::mutex> control(s.control_mutex);
   if (s.alive.load(std::memory_order_acquire)) throw ConfigError("deferred path already running");
+  if (s.thread.joinable()) s.thread.join();  // a writer left behind by stop() has ended since
   std::size_t bytes = detail::kMinRingBytes;
   while (bytes < options.ring_bytes) bytes *= 2;
   s.ring_bytes.store(bytes, std::memory_order_relaxed);
@@ -1148,9 +1156,24 @@ bool stop_deferred(std::chrono::milliseconds timeout) {
     s.stop.store(true, std::memory_order_release);
   }
   s.wake_cv.notify_one();
-  if (s.thread.joinable()) s.thread.join();
-  s.alive.store(false, std::memory_order_release);
-  return drained;
+  // The writer leaves at its next record boundary. One stuck inside a sink is left behind
+  // (detached; it ends when the sink returns, discarding what is still queued), so that stop
+  // and process exit stay bounded; the path cannot be started again until it has ended.
+  bool exited = false;
+  {
+    std::unique_lock<std::mutex> lock(s.mutex);
+    exited = s.done_cv.wait_until(
+        lock, std::max(deadline, std::chrono::steady_clock::now()) + std::chrono::milliseconds(100),
+        [&] { return !s.alive.load(std::memory_order_acquire); });
+  }
+  if (exited) {
+    if (s.thread.joinable()) s.thread.join();
+  } else {
+    if (s.thread.joinable()) s.thread.detach();
+    detail::report_internal(kSeverityError, "deferred writer did not stop in time; left running",
+                            {{"timeout_ms", static_cast<std::int64_t>(timeout.count())}});
+  }
+  return drained && exited;
 }
 
 bool deferred_running() noexcept {
