@@ -19,7 +19,6 @@ namespace detail {
 
 constinit thread_local std::uint64_t t_record_time_override = 0;
 
-
 namespace {
 
 struct KeptRecord {
