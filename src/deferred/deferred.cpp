@@ -185,7 +185,7 @@ inline std::size_t value_bytes(const AttrValue& v) noexcept {
          (kind == AttrValue::Kind::kString ? v.as_string().size() : 0);
 }
 
-// A cursor writing unaligned fields.
+// A cursor writing unaligned fields (the fmt arguments; the call site has write_value()).
 struct Out {
   std::byte* p;
   template <typename T>
@@ -211,19 +211,6 @@ struct Out {
       std::memcpy(to + n - 4, from + n - 4, 4);
     } else if (n != 0) {
       std::memcpy(to, from, n);
-    }
-  }
-  // `owned` supplies the heap copies of nested values, in order.
-  void put_value(const AttrValue& v, Value* const*& owned) noexcept {
-    put(static_cast<std::uint8_t>(v.kind()));
-    switch (v.kind()) {
-      case AttrValue::Kind::kNull: break;
-      case AttrValue::Kind::kBool: put(static_cast<std::uint8_t>(v.as_bool() ? 1 : 0)); break;
-      case AttrValue::Kind::kInt: put(v.as_int()); break;
-      case AttrValue::Kind::kUint: put(v.as_uint()); break;
-      case AttrValue::Kind::kDouble: put(v.as_double()); break;
-      case AttrValue::Kind::kString: put_string(v.as_string()); break;
-      case AttrValue::Kind::kValue: put(*owned++); break;
     }
   }
 };

@@ -56,6 +56,14 @@ class GatedSink final : public Sink {
   std::vector<std::int64_t> seqs_;
 };
 
+// Makes `sink` the only root sink (the environment's levels left out).
+void configure_root(const std::shared_ptr<Sink>& sink) {
+  ConfigureOptions c;
+  c.sinks = SinkList{sink};
+  c.apply_environment = false;
+  configure(c);
+}
+
 class DeferredPathTest : public ::testing::Test {
  protected:
   void SetUp() override { Logger::reset(); }
@@ -65,10 +73,7 @@ class DeferredPathTest : public ::testing::Test {
   }
   std::shared_ptr<InMemorySink> install_memory(std::size_t capacity = 100000) {
     auto sink = std::make_shared<InMemorySink>(capacity);
-    ConfigureOptions c;
-    c.sinks = SinkList{sink};
-    c.apply_environment = false;
-    configure(c);
+    configure_root(sink);
     return sink;
   }
 };
@@ -97,10 +102,7 @@ TEST_F(DeferredPathTest, BadOptionsThrowAndChangeNothing) {
 
 TEST_F(DeferredPathTest, StopWithTheWriterStuckInASinkIsBounded) {
   auto gated = std::make_shared<GatedSink>();
-  ConfigureOptions c;
-  c.sinks = SinkList{gated};
-  c.apply_environment = false;
-  configure(c);
+  configure_root(gated);
   const DeferredStats before = deferred_stats();
   start_deferred();
   gated->hold();
@@ -228,10 +230,7 @@ TEST_F(DeferredPathTest, EachThreadKeepsItsOrderAndThreadsAreMergedByTime) {
 
 TEST_F(DeferredPathTest, DropPolicyCountsExactly) {
   auto gated = std::make_shared<GatedSink>();
-  ConfigureOptions c;
-  c.sinks = SinkList{gated};
-  c.apply_environment = false;
-  configure(c);
+  configure_root(gated);
   DeferredOptions o;
   o.ring_bytes = 4096;
   o.overflow = DeferredOverflow::kDrop;
@@ -259,10 +258,7 @@ TEST_F(DeferredPathTest, DropPolicyCountsExactly) {
 
 TEST_F(DeferredPathTest, BlockPolicyWithATinyRingLosesNothing) {
   auto gated = std::make_shared<GatedSink>();
-  ConfigureOptions c;
-  c.sinks = SinkList{gated};
-  c.apply_environment = false;
-  configure(c);
+  configure_root(gated);
   DeferredOptions o;
   o.ring_bytes = 4096;
   const DeferredStats before = deferred_stats();
@@ -353,10 +349,7 @@ struct StressResult {
   DeferredStats delta;
 };
 StressResult stress(DeferredOverflow overflow, const std::shared_ptr<JsonLinesSink>& sink) {
-  ConfigureOptions c;
-  c.sinks = SinkList{sink};
-  c.apply_environment = false;
-  configure(c);
+  configure_root(sink);
   DeferredOptions o;
   o.ring_bytes = 8192;  // small: the callers block (or drop) now and then
   o.overflow = overflow;
