@@ -13,6 +13,7 @@
 #include "dagstack/logger/configure.h"
 #include "dagstack/logger/deferred.h"
 #include "deferred/deferred_path.h"
+#include "deferred/tsc_clock.h"
 #include "detail/backtrace.h"
 #include "detail/context_data.h"
 #include "detail/emit.h"
@@ -273,8 +274,15 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
   site.resolved = r;
   site.sinks = sinks;
   site.severity = severity;
-  site.time_unix_nano = t_record_time_override != 0 ? t_record_time_override  // backtrace
-                                                    : settings.clock->now_unix_nano();
+  const bool deferred = deferred_active();
+  if (t_record_time_override != 0) {  // a backtrace dump: the record's own time
+    site.time_unix_nano = t_record_time_override;
+  } else if (deferred && settings.system_clock && g_deferred_tsc.load(std::memory_order_relaxed)) {
+    site.time_unix_nano = tsc_read();  // converted by the writer
+    site.time_tsc = true;
+  } else {
+    site.time_unix_nano = settings.clock->now_unix_nano();
+  }
   site.body = body;
   site.attrs = attrs;
   site.baggage = baggage.view();
@@ -285,9 +293,16 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
     site.span_id = trace_src->span_id;
     site.trace_flags = trace_src->trace_flags;
   }
-  const bool deferred = deferred_active();
+  // Finished here after all (the deferred path stopped meanwhile): the clock's time, read now.
+  const auto on_caller = [&] {
+    if (site.time_tsc) {
+      site.time_unix_nano = settings.clock->now_unix_nano();
+      site.time_tsc = false;
+    }
+  };
   if (format == nullptr) {
     if (deferred && deferred_enqueue(site, override_sinks)) return;
+    on_caller();
     finish_record(site);
     return;
   }
@@ -302,6 +317,7 @@ void emit_record(const Node* node, bool use_context, int severity, const Context
   if (!deferred || !deferrable_format_args(format->args)) format_here();
   if (deferred && deferred_enqueue(site, override_sinks)) return;
   if (site.format != nullptr) format_here();
+  on_caller();
   finish_record(site);
 }
 

@@ -168,6 +168,7 @@ void Registry::install_defaults_locked() {
 }
 
 void Registry::publish_settings_locked(Settings s) {
+  s.system_clock = s.clock.get() == &system_clock();
   auto owned = std::make_shared<const Settings>(std::move(s));
   settings_.store(owned.get(), std::memory_order_release);
   retire_locked(std::move(settings_owner_));

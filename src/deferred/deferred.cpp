@@ -18,6 +18,7 @@
 #include "dagstack/logger/config_error.h"
 #include "deferred/byte_ring.h"
 #include "deferred/deferred_path.h"
+#include "deferred/tsc_clock.h"
 #include "detail/internal_channel.h"
 #include "detail/node.h"
 #include "detail/reclaim.h"
@@ -26,6 +27,7 @@ namespace dagstack::logger {
 namespace detail {
 
 std::atomic<bool> g_deferred_running{false};
+std::atomic<bool> g_deferred_tsc{false};
 constinit thread_local bool tl_deferred_writer = false;
 
 namespace {
@@ -35,6 +37,7 @@ constexpr std::size_t kMaxRingBytes = 64u * 1024 * 1024;
 constexpr std::size_t kPassRecords = 512;  // records per pass: one sink batch, then publish
 constexpr auto kParkAfter = std::chrono::milliseconds(100);
 constexpr auto kParkedPoll = std::chrono::milliseconds(50);
+constexpr std::uint64_t kSmoothNs = 1000000;  // counter times: the largest step back smoothed
 
 // A counter with one writing thread: a plain load and store, no read-modify-write.
 inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
@@ -79,6 +82,7 @@ struct State {
   std::chrono::microseconds max_delay{1000};
   std::atomic<bool> crash_parked{false};
   Decoded* crash_decoded = nullptr;  // reserved by start_deferred() for the crash drain
+  TscCalibration tsc;                // calibrated by start_deferred(); resynced by the writer
   // Read by every call, written only by start/stop: a line of their own.
   alignas(64) std::atomic<std::size_t> ring_bytes{64 * 1024};
   std::atomic<bool> drop_when_full{false};
@@ -166,6 +170,10 @@ constexpr std::uint8_t kHasFormat = 16;  // the body is a format string and its 
 using SinksRef = std::shared_ptr<const SinkList>;
 using NodeRef = std::shared_ptr<const Node>;
 
+// Or'ed into EntryHeader::kind: the header's time is a counter reading (tsc_clock.h).
+constexpr std::uint32_t kTimeTsc = 0x100;
+constexpr std::uint32_t kKindMask = 0xff;
+
 constexpr std::size_t round8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
 // Entry sizes are multiples of the header's 16 bytes, so the padding before a wrap always holds
 // a whole header.
@@ -199,7 +207,8 @@ struct Out {
     p += s.size();
   }
   // Short copies (most keys and values) with fixed-size moves instead of a call to memcpy.
-  static void copy_bytes(std::byte* to, const char* from, std::size_t n) noexcept {
+  [[gnu::always_inline]] static void copy_bytes(std::byte* to, const char* from,
+                                                std::size_t n) noexcept {
     if (n >= 8 && n <= 16) {
       std::memcpy(to, from, 8);
       std::memcpy(to + n - 8, from + n - 8, 8);
@@ -366,15 +375,16 @@ namespace {
 
 // The writers of the variable part. The output never aliases the call's data (`restrict`), so
 // the compiler keeps the cursor and the attribute fields in registers across the stores.
-inline std::byte* write_string(std::byte* __restrict p, std::string_view v) noexcept {
+[[gnu::always_inline]] inline std::byte* write_string(std::byte* __restrict p,
+                                                      std::string_view v) noexcept {
   const auto n = static_cast<std::uint32_t>(v.size());
   std::memcpy(p, &n, sizeof n);
   Out::copy_bytes(p + sizeof n, v.data(), n);
   return p + sizeof n + n;
 }
 
-inline std::byte* write_value(std::byte* __restrict p, const AttrValue& v,
-                              Value* const*& owned) noexcept {
+[[gnu::always_inline]] inline std::byte* write_value(std::byte* __restrict p, const AttrValue& v,
+                                                     Value* const*& owned) noexcept {
   const AttrValue::Kind kind = v.kind();
   *p = static_cast<std::byte>(kind);
   switch (kind) {
@@ -429,7 +439,8 @@ std::size_t site_head_bytes(const CallSite& site, bool owns_sinks, bool owns_nod
 
 // Writes the fixed part of a call site (its head, then the trace fields and the code location
 // when present) at `p`; returns where the rest goes.
-std::byte* write_head(std::byte* __restrict p, const CallSite& site, std::uint8_t flags) noexcept {
+[[gnu::always_inline]] inline std::byte* write_head(std::byte* __restrict p, const CallSite& site,
+                                                    std::uint8_t flags) noexcept {
   SiteHead head;
   head.node = site.node;
   head.resolved = site.resolved;
@@ -542,7 +553,7 @@ struct OpenedEntry {
 OpenedEntry open_entry(const EntryHeader* h) noexcept {
   OpenedEntry e;
   const std::byte* block = reinterpret_cast<const std::byte*>(h + 1);
-  if (h->kind == kEntryHeap) {
+  if ((h->kind & kKindMask) == kEntryHeap) {
     std::memcpy(&e.heap, block, sizeof e.heap);
     block = e.heap;
   }
@@ -575,9 +586,9 @@ void release_entry(const OpenedEntry& e) noexcept {
   if (e.heap != nullptr) ::operator delete(e.heap);
 }
 
-// Finishes the record of entry `h` (emergency: through the sinks' emergency_emit) and releases
-// what the entry owns.
-void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
+// Finishes the record of entry `h`, stamped `time` (emergency: through the sinks' emergency_emit)
+// and releases what the entry owns.
+void finish_entry(const EntryHeader* h, std::uint64_t time, Decoded& d, bool emergency) noexcept {
   const OpenedEntry entry = open_entry(h);
   const SiteHead& head = entry.head;
   std::byte* p = entry.rest;
@@ -621,7 +632,7 @@ void finish_entry(const EntryHeader* h, Decoded& d, bool emergency) noexcept {
     site.resolved = head.resolved;
     site.sinks = entry.sinks_ref != nullptr ? entry.sinks_ref->get() : head.sinks;
     site.severity = head.severity;
-    site.time_unix_nano = h->time;
+    site.time_unix_nano = time;
     site.attrs = AttributeSpan(std::span<const Attribute>(d.attrs.data(), head.n_attrs));
     site.baggage = std::span<const BaggageEntry>(d.baggage.data(), head.n_baggage);
     site.loc = (head.flags & kHasLoc) != 0 ? &entry.loc : nullptr;
@@ -668,7 +679,13 @@ struct Active {
   ThreadRing* ring;
   const EntryHeader* next;
   std::uint64_t finished;  // entries consumed in this pass
+  std::uint64_t time;      // next's time in Unix nanoseconds
 };
+
+// The Unix time of entry `h`: its header's, converted when it is a counter reading.
+std::uint64_t entry_time(const EntryHeader* h) noexcept {
+  return (h->kind & kTimeTsc) != 0 ? state().tsc.to_unix_nano(h->time) : h->time;
+}
 
 // Moves the counters of `r` into the released totals (rings_mutex held).
 void add_counters_locked(State& s, const ThreadRing* r) {
@@ -692,6 +709,7 @@ void writer_main() {
   std::vector<ThreadRing*> graveyard;  // unlinked, freed when no flush waits
   Decoded decoded;
   auto last_work = std::chrono::steady_clock::now();
+  std::uint64_t last_tsc_time = 0;  // of the last record with a counter time
   for (;;) {
     if (s.crash_stop.load(std::memory_order_acquire)) {
       s.crash_parked.store(true, std::memory_order_release);
@@ -703,12 +721,13 @@ void writer_main() {
       rings = s.rings;
       version = s.rings_version.load(std::memory_order_relaxed);
     }
+    s.tsc.resync();
     active.clear();
     exhausted.clear();
     bool reap = false;  // an ended thread's ring is empty
     for (ThreadRing* r : rings) {
       if (const EntryHeader* h = r->ring.peek()) {
-        active.push_back({r, h, 0});
+        active.push_back({r, h, 0, entry_time(h)});
       } else if (r->orphaned.load(std::memory_order_acquire)) {
         reap = true;
       }
@@ -718,7 +737,7 @@ void writer_main() {
     // bytes are handed back, so a flush that sees them back knows the sinks have the records.
     // Records of different threads are merged by time (a heap once there are many rings); each
     // thread's own order is kept.
-    const auto later = [](const Active& a, const Active& b) { return a.next->time > b.next->time; };
+    const auto later = [](const Active& a, const Active& b) { return a.time > b.time; };
     const bool use_heap = active.size() > 4;
     if (use_heap) std::make_heap(active.begin(), active.end(), later);
     SinkBatch batch;
@@ -730,17 +749,25 @@ void writer_main() {
         best = active.size() - 1;
       } else {
         for (std::size_t i = 1; i < active.size(); ++i) {
-          if (active[i].next->time < active[best].next->time) best = i;
+          if (active[i].time < active[best].time) best = i;
         }
       }
       Active& a = active[best];
+      std::uint64_t time = a.time;
+      if ((a.next->kind & kTimeTsc) != 0) {
+        // Counter times are in order across threads; a resync may shift the conversion by a
+        // little, which is smoothed so that they stay in order (a clock step is not hidden).
+        if (time < last_tsc_time && last_tsc_time - time < kSmoothNs) time = last_tsc_time;
+        last_tsc_time = time;
+      }
       s.current.store(a.next, std::memory_order_relaxed);
-      finish_entry(a.next, decoded, false);
+      finish_entry(a.next, time, decoded, false);
       s.current.store(nullptr, std::memory_order_relaxed);
       a.ring->ring.consume(a.next);
       ++a.finished;
       ++done;
       a.next = a.ring->ring.peek();
+      if (a.next != nullptr) a.time = entry_time(a.next);
       if (a.next == nullptr) {
         exhausted.push_back(a);
         a = active.back();
@@ -866,7 +893,8 @@ bool enqueue_small(ThreadRing& tr, const CallSite& site, State& s) noexcept {
     p = write_string(p, b.value);
   }
   const std::size_t size = round16(static_cast<std::size_t>(p - slot));
-  const EntryHeader header{static_cast<std::uint32_t>(size), kEntryInline, site.time_unix_nano};
+  const EntryHeader header{static_cast<std::uint32_t>(size),
+                           kEntryInline | (site.time_tsc ? kTimeTsc : 0), site.time_unix_nano};
   std::memcpy(slot, &header, sizeof header);
   ring.commit(size);
   bump(tr.enqueued);
@@ -961,8 +989,10 @@ bool deferred_enqueue(const CallSite& site,
       slot = ring.reserve(entry);
     }
   }
-  const EntryHeader header{static_cast<std::uint32_t>(entry),
-                           heap != nullptr ? kEntryHeap : kEntryInline, site.time_unix_nano};
+  const EntryHeader header{
+      static_cast<std::uint32_t>(entry),
+      (heap != nullptr ? kEntryHeap : kEntryInline) | (site.time_tsc ? kTimeTsc : 0),
+      site.time_unix_nano};
   std::memcpy(slot, &header, sizeof header);
   if (heap != nullptr) {
     std::memcpy(slot + sizeof header, &heap, sizeof heap);
@@ -1065,18 +1095,19 @@ void deferred_emergency_drain() noexcept {
     std::size_t n = 0;
     for (ThreadRing* r : s.rings) {
       if (n == kMerge) break;
-      if (const EntryHeader* h = r->ring.peek()) active[n++] = {r, h, 0};
+      if (const EntryHeader* h = r->ring.peek()) active[n++] = {r, h, 0, entry_time(h)};
     }
     if (n == 0) break;
     while (n != 0) {
       std::size_t best = 0;
       for (std::size_t i = 1; i < n; ++i) {
-        if (active[i].next->time < active[best].next->time) best = i;
+        if (active[i].time < active[best].time) best = i;
       }
       Active& a = active[best];
-      finish_entry(a.next, d, true);
+      finish_entry(a.next, a.time, d, true);
       a.ring->ring.pop(a.next);
       a.next = a.ring->ring.peek();
+      if (a.next != nullptr) a.time = entry_time(a.next);
       if (a.next == nullptr) active[best] = active[--n];
     }
   }
@@ -1103,6 +1134,9 @@ void start_deferred(const DeferredOptions& options) {
   s.ring_bytes.store(bytes, std::memory_order_relaxed);
   s.drop_when_full.store(options.overflow == DeferredOverflow::kDrop, std::memory_order_relaxed);
   s.max_delay = options.max_delay;
+  const bool tsc = options.use_tsc && detail::tsc_invariant();
+  if (tsc) s.tsc.calibrate(2'000'000);  // the first start only: 2 ms
+  detail::g_deferred_tsc.store(tsc, std::memory_order_relaxed);
   s.crash_stop.store(false, std::memory_order_relaxed);
   s.crash_parked.store(false, std::memory_order_relaxed);
   {
@@ -1179,6 +1213,8 @@ DeferredStats deferred_stats() noexcept {
     out = s.released;
     out.rings_created = s.rings_created;
     out.rings_live = s.rings.size();
+    out.tsc_clock = detail::g_deferred_running.load(std::memory_order_relaxed) &&
+                    detail::g_deferred_tsc.load(std::memory_order_relaxed);
     out.formatted = s.formatted.load(std::memory_order_relaxed);
     for (const auto* r : s.rings) {
       out.enqueued += r->enqueued.load(std::memory_order_relaxed);

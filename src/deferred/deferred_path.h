@@ -25,6 +25,10 @@ inline bool deferred_active() noexcept {
   return g_deferred_running.load(std::memory_order_relaxed) && !tl_deferred_writer;
 }
 
+// True while queued records may carry a time-stamp counter reading instead of the clock's time
+// (DeferredOptions::use_tsc on a CPU with an invariant counter): for the default clock only.
+extern std::atomic<bool> g_deferred_tsc;
+
 // Copies `site` (and a reference to the override's sink list, when there is one) into the calling
 // thread's ring. Returns false when the record must be finished synchronously instead (the
 // deferred path stopped meanwhile). A record dropped under the drop policy returns true (counted).

@@ -43,8 +43,9 @@ struct CallSite {
   const Resolved* resolved = nullptr;
   const SinkList* sinks = nullptr;
   int severity = 0;
-  std::uint64_t time_unix_nano = 0;
-  AttrValue body;  // unused while `format` is set
+  std::uint64_t time_unix_nano = 0;  // a counter reading instead while `time_tsc` is set
+  bool time_tsc = false;             // deferred path only: the writer converts (tsc_clock.h)
+  AttrValue body;                    // unused while `format` is set
   const FormatCall* format = nullptr;
   AttributeSpan attrs;
   std::span<const BaggageEntry> baggage;

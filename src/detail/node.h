@@ -84,6 +84,7 @@ struct Settings {
   bool include_code_location = false;
   std::vector<std::string> baggage_keys;
   std::shared_ptr<const Clock> clock;
+  bool system_clock = true;  // `clock` is system_clock() (set by publish_settings_locked())
 };
 
 // Registry

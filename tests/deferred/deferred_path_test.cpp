@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "dagstack/logger/clock.h"
 #include "dagstack/logger/config_error.h"
 #include "dagstack/logger/configure.h"
 #include "dagstack/logger/deferred.h"
@@ -226,6 +227,52 @@ TEST_F(DeferredPathTest, EachThreadKeepsItsOrderAndThreadsAreMergedByTime) {
     if (i > 0 && records[i].time_unix_nano < records[i - 1].time_unix_nano) ++out_of_time_order;
   }
   EXPECT_EQ(out_of_time_order, 0u);
+}
+
+// With the default clock the calls read the time-stamp counter (x86-64 with an invariant one)
+// and the writer converts it: every record's time lies between two clock readings taken around
+// its call, within the conversion's tolerance, across many re-basings (the calls are spread
+// over ~300 ms), and each thread's times never go back. With use_tsc = false, the clock itself.
+TEST_F(DeferredPathTest, CounterTimesMatchTheClockAroundEachCall) {
+  for (const bool use_tsc : {true, false}) {
+    auto sink = install_memory();
+    DeferredOptions o;
+    o.use_tsc = use_tsc;
+    start_deferred(o);
+#if defined(__x86_64__)
+    EXPECT_EQ(deferred_stats().tsc_clock, use_tsc);
+#endif
+    Logger log = Logger::get("tsc");
+    constexpr int kCalls = 3000;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> around(kCalls);
+    for (int i = 0; i < kCalls; ++i) {
+      around[i].first = system_clock().now_unix_nano();
+      log.info("t", {{"seq", i}});
+      around[i].second = system_clock().now_unix_nano();
+      if (i % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(stop_deferred(std::chrono::seconds(10)));
+    const auto records = sink->records();
+    ASSERT_EQ(records.size(), static_cast<std::size_t>(kCalls));
+    // Sanitizers slow the conversion's calibration reads; the bound stays far below a real skew.
+    const std::uint64_t tolerance = testing::kSanitized ? 200000 : 20000;  // ns
+    std::size_t outside = 0, backwards = 0;
+    std::uint64_t worst = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const auto seq = static_cast<std::size_t>(records[i].attribute("seq")->as_int());
+      ASSERT_EQ(seq, i);
+      const std::uint64_t t = records[i].time_unix_nano;
+      const auto [lo, hi] = around[seq];
+      const std::uint64_t off = t < lo ? lo - t : (t > hi ? t - hi : 0);
+      worst = std::max(worst, off);
+      outside += off > tolerance ? 1 : 0;
+      if (i > 0 && t < records[i - 1].time_unix_nano) ++backwards;
+    }
+    std::printf("[deferred time] use_tsc=%d: worst distance outside the call %llu ns\n",
+                use_tsc ? 1 : 0, static_cast<unsigned long long>(worst));
+    EXPECT_EQ(outside, 0u) << "worst " << worst << " ns";
+    EXPECT_EQ(backwards, 0u);
+  }
 }
 
 TEST_F(DeferredPathTest, DropPolicyCountsExactly) {

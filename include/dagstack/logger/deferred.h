@@ -24,6 +24,11 @@ struct DeferredOptions {
   // default 1 ms: longest a record waits for an idle writer; ERROR-or-worse records, a ring half
   // full, flush() and configuration changes wake it at once.
   std::chrono::microseconds max_delay{1000};
+  // default true: with the default clock (system_clock()), a call reads the CPU's invariant
+  // time-stamp counter (x86-64) instead of the clock, and the writer converts it to the clock's
+  // time (calibrated against it, re-based every millisecond; the first start_deferred() of a
+  // process measures the rate for 2 ms). Elsewhere, or false: the clock is read on every call.
+  bool use_tsc = true;
 };
 
 // Counters of the deferred path (monotonic unless marked). Once flush_deferred() returned true,
@@ -40,6 +45,7 @@ struct DeferredStats {
   std::uint64_t rings_created = 0;
   std::uint64_t rings_released = 0;  // rings of ended threads, released by the writer
   std::uint64_t rings_live = 0;      // gauge: rings allocated now
+  bool tsc_clock = false;  // gauge: calls read the time-stamp counter (DeferredOptions::use_tsc)
 };
 
 // Starts the deferred path: from now on, every enabled log call copies what it cannot recover
