@@ -5,6 +5,9 @@
 // throughput of AsyncSink(FileSink) and caller-side allocations. The deferred caller path
 // (deferred.h) into the same FileSink gets the same rows, next to the floor: a clock read and a
 // copy of the same argument bytes into a per-thread SPSC ring that another thread empties.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -12,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -354,6 +358,53 @@ void DeferredWriterThroughput_dagstack(benchmark::State& state) {
   teardown_dagstack_deferred(state);
 }
 
+// The ceiling of any writer on this machine: write(2) of the reference record's JSON line,
+// already built, 4096 lines per iteration in chunks of 512 (one deferred pass), to a file on
+// tmpfs truncated as in the row above. The kernel's share of DeferredWriterThroughput.
+void WriteFloor_raw(benchmark::State& state) {
+  const std::string path = scratch_file("write-floor");
+  dl::FileSinkOptions fo;
+  fo.path = path;
+  std::string line;
+  {
+    // The line the FileSink writes for the reference record (same bytes, same length).
+    auto sink = dl::make_file_sink(fo);
+    auto log = configure_dagstack({sink});
+    dl::ScopedContext ctx(reference_context());
+    DAGSTACK_BENCH_INFO(log);
+    (void)sink->flush(std::chrono::seconds(10));
+    (void)configure_dagstack({});
+    std::FILE* f = std::fopen(path.c_str(), "r");
+    char buf[4096];
+    if (f != nullptr && std::fgets(buf, sizeof buf, f) != nullptr) line = buf;
+    if (f != nullptr) std::fclose(f);
+  }
+  if (line.empty()) {
+    state.SkipWithError("could not read the reference line");
+    return;
+  }
+  std::string chunk;
+  for (int i = 0; i < 512; ++i) chunk += line;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    for (int k = 0; k < 8; ++k) {
+      if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
+        state.SkipWithError("write failed");
+        break;
+      }
+    }
+    if (++n % 16 == 0) {
+      state.PauseTiming();
+      (void)::ftruncate(fd, 0);
+      state.ResumeTiming();
+    }
+  }
+  ::close(fd);
+  state.SetItemsProcessed(state.iterations() * 4096);
+  state.counters["line_bytes"] = static_cast<double>(line.size());
+}
+
 // Heap allocations on the caller per call on the deferred path, steady state: the reference
 // call (3 attributes), 8 scalar attributes, an fmt body, and string attributes of 256 bytes.
 template <typename Call>
@@ -418,6 +469,7 @@ BENCHMARK(AsyncFile_deferred)
     ->Threads(2);
 BENCHMARK(AsyncFileFloor)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
 BENCHMARK(DeferredWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(WriteFloor_raw)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Allocs_Deferred_dagstack)->Iterations(100000);
 BENCHMARK(Allocs_Deferred8_dagstack)->Iterations(100000);
 BENCHMARK(Allocs_DeferredFmt_dagstack)->Iterations(100000);

@@ -5,12 +5,14 @@
 #include "dagstack/logger/canonical_json.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "dagstack/logger/config_error.h"
 
@@ -52,9 +54,13 @@ class Writer {
     size_ += n;
   }
   void write(std::string_view s) { write(s.data(), s.size()); }
+  // A string literal: a copy of a size known at compile time, inlined.
   template <std::size_t N>
-  void literal(const char (&lit)[N]) {
-    write(lit, N - 1);
+  [[gnu::always_inline]] void literal(const char (&lit)[N]) {
+    static_assert(N - 1 <= kCapacity);
+    if (N - 1 > kCapacity - size_) flush();
+    std::memcpy(buf_ + size_, lit, N - 1);
+    size_ += N - 1;
   }
   // Room for `n` (<= kCapacity) more bytes; write them at the pointer, then commit().
   char* reserve(std::size_t n) {
@@ -298,10 +304,56 @@ inline void write_quoted(std::string_view s, const char (&open)[kOpen], const ch
 
 inline void write_string(std::string_view s, Writer& w) { write_quoted(s, "\"", "\"", w); }
 
+// "00" to "99".
+constexpr auto kDigitPairs = [] {
+  std::array<char, 200> t{};
+  for (int i = 0; i < 100; ++i) {
+    t[static_cast<std::size_t>(2 * i)] = static_cast<char>('0' + i / 10);
+    t[static_cast<std::size_t>(2 * i + 1)] = static_cast<char>('0' + i % 10);
+  }
+  return t;
+}();
+
+// Writes v < 10^8 as exactly eight digits (leading zeros kept) at p.
+inline void write_8_digits(std::uint32_t v, char* p) noexcept {
+  const std::uint32_t hi = v / 10000;
+  const std::uint32_t lo = v % 10000;
+  std::memcpy(p, &kDigitPairs[2 * (hi / 100)], 2);
+  std::memcpy(p + 2, &kDigitPairs[2 * (hi % 100)], 2);
+  std::memcpy(p + 4, &kDigitPairs[2 * (lo / 100)], 2);
+  std::memcpy(p + 6, &kDigitPairs[2 * (lo % 100)], 2);
+}
+
+// Decimal digits of v at p; returns the end. Numbers of nine digits or more (timestamps) go by
+// eight-digit groups; shorter ones through std::to_chars.
+inline char* write_unsigned(std::uint64_t v, char* p) noexcept {
+  constexpr std::uint64_t kGroup = 100000000;
+  if (v < kGroup) return std::to_chars(p, p + 24, static_cast<std::uint32_t>(v)).ptr;
+  const std::uint64_t high = v / kGroup;
+  const auto low = static_cast<std::uint32_t>(v % kGroup);
+  if (high < kGroup) {
+    p = std::to_chars(p, p + 24, static_cast<std::uint32_t>(high)).ptr;
+  } else {
+    p = std::to_chars(p, p + 24, static_cast<std::uint32_t>(high / kGroup)).ptr;
+    write_8_digits(static_cast<std::uint32_t>(high % kGroup), p);
+    p += 8;
+  }
+  write_8_digits(low, p);
+  return p + 8;
+}
+
 template <typename T>
 inline void write_integer(T v, Writer& w) {
   char* p = w.reserve(24);
-  w.commit(std::to_chars(p, p + 24, v).ptr);
+  if constexpr (std::is_signed_v<T>) {
+    if (v < 0) {
+      *p++ = '-';
+      // The magnitude, also of the most negative value.
+      w.commit(write_unsigned(~static_cast<std::uint64_t>(v) + 1, p));
+      return;
+    }
+  }
+  w.commit(write_unsigned(static_cast<std::uint64_t>(v), p));
 }
 
 // Fast path for doubles that are short decimals (12.5, 0.25, 1234.0): finds an integer m with
@@ -647,6 +699,35 @@ bool write_attributes(std::span<const Attribute> attrs, Writer& w) {
   return ok;
 }
 
+// `,"severity_number":N,"severity_text":"TEXT"` of each severity, made once (no heap: the
+// encoder allocates nothing once its output has capacity).
+std::string_view severity_fields(int severity) noexcept {
+  struct Field {
+    char bytes[48];
+    std::size_t size;
+  };
+  static const std::array<Field, kSeverityMax + 1> kTable = [] {
+    std::array<Field, kSeverityMax + 1> t{};
+    for (int n = kSeverityMin; n <= kSeverityMax; ++n) {
+      Field& f = t[static_cast<std::size_t>(n)];
+      char* p = f.bytes;
+      const auto put = [&p](std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+      };
+      put(",\"severity_number\":");
+      p = std::to_chars(p, f.bytes + sizeof f.bytes, n).ptr;
+      put(",\"severity_text\":\"");
+      put(severity_text(n));
+      put("\"");
+      f.size = static_cast<std::size_t>(p - f.bytes);
+    }
+    return t;
+  }();
+  const Field& f = kTable[static_cast<std::size_t>(severity)];
+  return {f.bytes, f.size};
+}
+
 // Writes `"<32 or 16 hex>"`.
 template <typename Id>
 void write_hex_id(const Id& id, Writer& w) {
@@ -738,11 +819,7 @@ bool append_jsonl_record(const LogRecord& record, std::string& out) {
   }
   // Clamped so that the number always matches the text (the logger clamps before this anyway).
   const int severity = clamp_severity(record.severity_number);
-  w.literal(",\"severity_number\":");
-  detail::write_integer(severity, w);
-  w.literal(",\"severity_text\":\"");
-  w.write(severity_text(severity));
-  w.put('"');
+  w.write(detail::severity_fields(severity));
   if (record.span_id.valid()) {
     w.literal(",\"span_id\":");
     detail::write_hex_id(record.span_id, w);

@@ -5,6 +5,10 @@
 #include <cstring>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "dagstack/logger/config_error.h"
 
 namespace dagstack::logger {
@@ -34,8 +38,33 @@ constexpr int hex_nibble(char c) noexcept {
   return -1;
 }
 
+#if defined(__SSE2__)
+// The lowercase hex digits of 8 nibbles, one per byte (high nibble first), at once.
+inline __m128i nibbles_to_hex(__m128i nibbles) noexcept {
+  const __m128i letter = _mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9));
+  const __m128i shift = _mm_and_si128(letter, _mm_set1_epi8('a' - '0' - 10));
+  return _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), shift);
+}
+#endif
+
 template <std::size_t N>
 void bytes_to_hex(const std::array<std::uint8_t, N>& bytes, char* out) noexcept {
+#if defined(__SSE2__)
+  if constexpr (N == 8 || N == 16) {
+    // Each byte split into its two nibbles, interleaved high first, then made digits.
+    const __m128i low_nibble = _mm_set1_epi8(0x0f);
+    const __m128i v = N == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes.data()))
+                              : _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes.data()));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low_nibble);
+    const __m128i lo = _mm_and_si128(v, low_nibble);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), nibbles_to_hex(_mm_unpacklo_epi8(hi, lo)));
+    if constexpr (N == 16) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16),
+                       nibbles_to_hex(_mm_unpackhi_epi8(hi, lo)));
+    }
+    return;
+  }
+#endif
   for (std::size_t i = 0; i < N; ++i) std::memcpy(out + 2 * i, kHexPairs.chars + 2 * bytes[i], 2);
 }
 

@@ -330,7 +330,10 @@ bool FileSink::write_buffer_locked(Failure& failure) {
   }
   stats_.bytes_written += off;
   file_size_ += off;
-  const std::size_t lines = count_newlines(buffer_.data(), off);
+  // Every pending record ends in the buffer's only newlines (JSON escapes its own): all of them
+  // were written when the whole buffer was.
+  const std::size_t lines =
+      off == buffer_.size() ? pending_records_ : count_newlines(buffer_.data(), off);
   stats_.records_written += lines;
   pending_records_ -= std::min<std::uint64_t>(pending_records_, lines);
   if (off == buffer_.size()) {

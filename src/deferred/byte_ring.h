@@ -70,13 +70,15 @@ class ByteRing {
   void commit(std::size_t n) noexcept {
     head_.store(head_.load(std::memory_order_relaxed) + skip_ + n, std::memory_order_release);
   }
-  // Producer: true when more than half of the ring is in use (reads the consumer's position
-  // only when the producer's cached copy says so).
-  bool more_than_half_full() noexcept {
+  // Producer: true once per `step` bytes committed when more than `step` bytes are in use, i.e.
+  // the consumer has fallen that far behind (reads its position at most once per step).
+  bool behind_by_step(std::size_t step) noexcept {
     const std::uint64_t head = head_.load(std::memory_order_relaxed);
-    if (head - cached_tail_ <= capacity_ / 2) return false;
+    if (head - step_mark_ < step) return false;
+    step_mark_ = head;
+    if (head - cached_tail_ <= step) return false;
     cached_tail_ = tail_.load(std::memory_order_acquire);
-    return head - cached_tail_ > capacity_ / 2;
+    return head - cached_tail_ > step;
   }
 
   // Consumer: the next entry's header (wrap entries are skipped), or nullptr when empty.
@@ -113,6 +115,7 @@ class ByteRing {
   // Producer's line.
   alignas(64) std::atomic<std::uint64_t> head_{0};
   std::uint64_t cached_tail_ = 0;
+  std::uint64_t step_mark_ = 0;
   std::size_t skip_ = 0;
   // Consumer's line.
   alignas(64) std::atomic<std::uint64_t> tail_{0};

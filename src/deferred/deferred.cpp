@@ -37,6 +37,9 @@ constexpr std::size_t kMaxRingBytes = 64u * 1024 * 1024;
 constexpr std::size_t kPassRecords = 512;  // records per pass: one sink batch, then publish
 constexpr auto kParkAfter = std::chrono::milliseconds(100);
 constexpr auto kParkedPoll = std::chrono::milliseconds(50);
+// A logging thread wakes a sleeping writer each time it has committed 1/kWakeSteps of its ring
+// while that much is waiting (a burst starts the writer early, not at its next poll).
+constexpr std::size_t kWakeSteps = 8;
 constexpr std::uint64_t kSmoothNs = 1000000;  // counter times: the largest step back smoothed
 
 // A counter with one writing thread: a plain load and store, no read-modify-write.
@@ -898,7 +901,7 @@ bool enqueue_small(ThreadRing& tr, const CallSite& site, State& s) noexcept {
   std::memcpy(slot, &header, sizeof header);
   ring.commit(size);
   bump(tr.enqueued);
-  if (site.severity >= kSeverityError || ring.more_than_half_full() ||
+  if (site.severity >= kSeverityError || ring.behind_by_step(ring.capacity() / kWakeSteps) ||
       s.parked.load(std::memory_order_relaxed)) {
     wake_writer();
   }
@@ -1004,7 +1007,7 @@ bool deferred_enqueue(const CallSite& site,
   if (nested != nullptr) nested->values.clear();  // owned by the entry now
   ring.commit(entry);
   bump(tr->enqueued);
-  if (site.severity >= kSeverityError || ring.more_than_half_full() ||
+  if (site.severity >= kSeverityError || ring.behind_by_step(ring.capacity() / kWakeSteps) ||
       s.parked.load(std::memory_order_relaxed)) {
     wake_writer();
   }
