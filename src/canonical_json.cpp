@@ -269,6 +269,15 @@ inline std::size_t copy_plain_prefix(const char* s, std::size_t n, char* dst) no
     }
   }
   if (i == n) return n;
+  if (n >= 8) {
+    // The last eight bytes, overlapping what was checked already (plain, so a special byte
+    // found here lies past i).
+    std::uint64_t v;
+    std::memcpy(&v, s + n - 8, 8);
+    std::memcpy(dst + n - 8, &v, 8);
+    const std::uint64_t m = special_bytes(v);
+    return m == 0 ? n : n - 8 + static_cast<std::size_t>(std::countr_zero(m)) / 8;
+  }
   const std::uint64_t v = load_tail(s + i, n - i, 'a');
   std::memcpy(dst + i, &v, 8);
   const std::uint64_t m = special_bytes(v);
@@ -363,6 +372,7 @@ inline void write_integer(T v, Writer& w) {
 // 10^-3 <= |d| < 10^15 puts it in Python's fixed-notation range. False when d is not one.
 bool write_short_decimal(double d, Writer& w) {
   constexpr double kPow10[] = {1.0, 10.0, 100.0, 1000.0};
+  constexpr std::uint64_t kPow10Int[] = {1, 10, 100, 1000};
   constexpr double kLimit = 1e15;
   const double a = std::fabs(d);
   if (!(a >= 1e-3 && a < kLimit)) return false;
@@ -371,32 +381,26 @@ bool write_short_decimal(double d, Writer& w) {
     if (scaled >= kLimit) return false;
     const double m = std::nearbyint(scaled);
     if (m / kPow10[k] != a) continue;
-    char digits[24];
-    char* digits_end =
-        std::to_chars(digits, digits + sizeof digits, static_cast<std::uint64_t>(m)).ptr;
-    auto nd = static_cast<int>(digits_end - digits);
-    // Drop trailing zeros of the fraction (m = 1250, k = 2 -> 12.5).
+    // Drop trailing zeros of the fraction (m = 1250, k = 2 -> 125, one fraction digit).
+    auto digits = static_cast<std::uint64_t>(m);
     int frac = k;
-    while (frac > 0 && digits[nd - 1] == '0') {
-      --nd;
+    while (frac > 0 && digits % 10 == 0) {
+      digits /= 10;
       --frac;
     }
-    char* const start = w.reserve(32);
-    char* out = start;
+    char* out = w.reserve(32);
     if (d < 0) *out++ = '-';
-    const int int_digits = nd - frac;
-    if (int_digits > 0) {
-      out = std::copy_n(digits, int_digits, out);
-    } else {
-      *out++ = '0';
-    }
+    out = write_unsigned(digits / kPow10Int[frac], out);  // "0" when below 1
     *out++ = '.';
     if (frac == 0) {
       *out++ = '0';
     } else {
-      if (int_digits < 0) out = std::fill_n(out, -int_digits, '0');
-      const int skip = int_digits > 0 ? int_digits : 0;
-      out = std::copy_n(digits + skip, nd - skip, out);
+      std::uint64_t rest = digits % kPow10Int[frac];  // leading zeros kept: 0.05
+      for (int i = frac - 1; i >= 0; --i) {
+        out[i] = static_cast<char>('0' + rest % 10);
+        rest /= 10;
+      }
+      out += frac;
     }
     w.commit(out);
     return true;
