@@ -479,7 +479,8 @@ void FileSink::emit(const LogRecord& record) {
       const std::size_t len = line.size();
       // The path check (a clock read, and a stat(2) once per interval) matters only when bytes
       // are about to reach the file: a buffered record that stays in the buffer skips it.
-      if (durability_ == FileDurability::kWriteThrough ||
+      // Inside a writer's batch the bytes reach the file at end_batch(), which checks then.
+      if ((durability_ == FileDurability::kWriteThrough && tl_batching != this) ||
           record.severity_number >= flush_severity_ || buffer_.size() + len >= buffer_bytes_) {
         check_path_locked(failure);
       }
@@ -517,7 +518,10 @@ void FileSink::end_batch() noexcept {
   Failure failure;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!closed_) write_buffer_locked(failure);
+    if (!closed_ && !buffer_.empty()) {
+      check_path_locked(failure);  // a renamed file is noticed once per batch, as per record
+      write_buffer_locked(failure);
+    }
   }
   if (failure) report(failure);
 }

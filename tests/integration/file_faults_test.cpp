@@ -158,6 +158,31 @@ TEST_F(FileFaults, LogrotateRenameIsNoticedAndReopenWorks) {
   EXPECT_EQ(read_records(dir_.file("b.jsonl")).seqs, (std::vector<std::int64_t>{1}));
 }
 
+// Inside a writer's batch (AsyncSink and the deferred path call begin_batch/end_batch) the path
+// is checked when the batch is written: a batch logged before the rename is found goes to the
+// renamed file, the next one to the new file, and nothing is lost or torn.
+TEST_F(FileFaults, LogrotateRenameIsNoticedBetweenBatches) {
+  const std::string path = dir_.file("batched.jsonl");
+  dl::FileSink sink({.path = path, .reopen_check_interval = std::chrono::milliseconds(0)});
+  sink.begin_batch();
+  for (int i = 0; i < 3; ++i) sink.emit(rec_.make(i));
+  sink.end_batch();
+  sink.begin_batch();
+  for (int i = 3; i < 6; ++i) sink.emit(rec_.make(i));
+  ASSERT_EQ(::rename(path.c_str(), (path + ".1").c_str()), 0);  // during the batch
+  sink.end_batch();
+  sink.begin_batch();
+  for (int i = 6; i < 9; ++i) sink.emit(rec_.make(i));
+  sink.end_batch();
+  const Lines old_file = read_records(path + ".1");
+  const Lines new_file = read_records(path);
+  EXPECT_EQ(old_file.bad + new_file.bad, 0u);
+  EXPECT_EQ(old_file.seqs, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(new_file.seqs, (std::vector<std::int64_t>{6, 7, 8}));
+  EXPECT_EQ(sink.stats().reopens, 1u);
+  EXPECT_EQ(sink.stats().records_written, 9u);
+}
+
 // A 64 KiB tmpfs fills up mid-record; then space is freed. The half-written record is finished
 // first, no line is torn, and the counters add up to the file's contents exactly.
 TEST_F(FileFaults, DiskFullThenFreedOnTmpfs) {
