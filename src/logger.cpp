@@ -188,9 +188,55 @@ class BaggageSelection {
 
 }  // namespace
 
+namespace {
+
+// Redacts the merged attributes in place, builds the record and hands it to the call site's
+// sinks (through emergency_emit() in a crash).
+void emit_merged(const CallSite& site, std::span<Attribute> attrs) {
+  const Resolved* r = site.resolved;
+  std::forward_list<Value> storage;
+  redact_attributes(attrs, *r->redaction, r->redaction_tail_bits, storage);
+
+  LogRecord record;
+  record.time_unix_nano = site.time_unix_nano;
+  record.severity_number = site.severity;
+  record.body = site.body;
+  record.attributes = std::span<const Attribute>(attrs.data(), attrs.size());
+  record.resource = r->resource.get();
+  record.instrumentation_scope = r->scope.get();
+  record.owners = &r->owners;
+  if (site.has_span) {
+    record.trace_id = site.trace_id;
+    record.span_id = site.span_id;
+    record.trace_flags = site.trace_flags;
+  }
+  if (site.emergency) {
+    for (const auto& sink : *site.sinks) {
+      if (sink && sink->supports_severity(record.severity_number)) {
+        (void)sink->emergency_emit(record);
+      }
+    }
+    return;
+  }
+  dispatch(*site.sinks, record);
+}
+
+// True when two of a few attributes share a key (or there are too many to look cheaply).
+bool may_repeat_a_key(std::span<const Attribute> attrs) noexcept {
+  constexpr std::size_t kPairwise = 16;
+  if (attrs.size() > kPairwise) return true;
+  for (std::size_t i = 1; i < attrs.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (attrs[i].key == attrs[j].key) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void finish_record(const CallSite& site) noexcept {
   try {
-    const Resolved* r = site.resolved;
     AttrBuffer buf;
     for (const auto& a : site.attrs) buf.set(a);
     for (const auto& a : site.node->bound_view) buf.set_if_absent(a);
@@ -200,33 +246,20 @@ void finish_record(const CallSite& site) noexcept {
       buf.set_if_absent({"code.lineno", static_cast<std::int64_t>(site.loc->line)});
       buf.set_if_absent({"code.function", AttrValue(site.loc->function)});
     }
+    emit_merged(site, std::span<Attribute>(buf.data(), buf.size()));
+  } catch (...) {
+    counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+}
 
-    std::forward_list<Value> storage;
-    redact_attributes(std::span<Attribute>(buf.data(), buf.size()), *r->redaction,
-                      r->redaction_tail_bits, storage);
-
-    LogRecord record;
-    record.time_unix_nano = site.time_unix_nano;
-    record.severity_number = site.severity;
-    record.body = site.body;
-    record.attributes = std::span<const Attribute>(buf.data(), buf.size());
-    record.resource = r->resource.get();
-    record.instrumentation_scope = r->scope.get();
-    record.owners = &r->owners;
-    if (site.has_span) {
-      record.trace_id = site.trace_id;
-      record.span_id = site.span_id;
-      record.trace_flags = site.trace_flags;
-    }
-    if (site.emergency) {
-      for (const auto& sink : *site.sinks) {
-        if (sink && sink->supports_severity(record.severity_number)) {
-          (void)sink->emergency_emit(record);
-        }
-      }
-      return;
-    }
-    dispatch(*site.sinks, record);
+void finish_record_in_place(const CallSite& site, std::span<Attribute> attrs) noexcept {
+  if (!site.node->bound_view.empty() || !site.baggage.empty() || site.loc != nullptr ||
+      may_repeat_a_key(attrs)) {
+    finish_record(site);  // something merges in: the general path
+    return;
+  }
+  try {
+    emit_merged(site, attrs);
   } catch (...) {
     counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
   }

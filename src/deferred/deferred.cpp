@@ -646,7 +646,7 @@ void finish_entry(const EntryHeader* h, std::uint64_t time, Decoded& d, bool eme
       site.trace_flags = head.trace_flags;
     }
     site.emergency = emergency;
-    finish_record(site);
+    finish_record_in_place(site, std::span<Attribute>(d.attrs.data(), head.n_attrs));
   } catch (...) {
     counters().sink_errors.fetch_add(1, std::memory_order_relaxed);
   }

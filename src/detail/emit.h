@@ -82,6 +82,12 @@ extern constinit thread_local SinkBatch* tl_sink_batch;
 // site. Never throws: a sink's exception is counted and reported.
 void finish_record(const CallSite& site) noexcept;
 
+// finish_record() for a call site whose attributes (`attrs`, the same as site.attrs) sit in
+// scratch storage of the caller's: when nothing merges in (no bound attributes, baggage or code
+// location, no repeated key) they are redacted in place instead of being copied first. The
+// deferred writer's decoded entries.
+void finish_record_in_place(const CallSite& site, std::span<Attribute> attrs) noexcept;
+
 // The synchronous emit path; `explicit_ctx` set means only that context is consulted. With the
 // deferred path running (deferred.h), the call site is queued for the writer instead. With
 // `format` set, `body` is ignored: the body is formatted from it (by the writer, if queued).
