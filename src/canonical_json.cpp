@@ -337,6 +337,14 @@ inline void write_8_digits(std::uint32_t v, char* p) noexcept {
 // eight-digit groups; shorter ones through std::to_chars.
 inline char* write_unsigned(std::uint64_t v, char* p) noexcept {
   constexpr std::uint64_t kGroup = 100000000;
+  if (v < 100) {  // flags, severities, small counts
+    if (v < 10) {
+      *p = static_cast<char>('0' + v);
+      return p + 1;
+    }
+    std::memcpy(p, &kDigitPairs[2 * v], 2);
+    return p + 2;
+  }
   if (v < kGroup) return std::to_chars(p, p + 24, static_cast<std::uint32_t>(v)).ptr;
   const std::uint64_t high = v / kGroup;
   const auto low = static_cast<std::uint32_t>(v % kGroup);

@@ -59,6 +59,26 @@ TEST(CanonicalJsonTest, Integers) {
   EXPECT_EQ(encode(Value(std::numeric_limits<std::int64_t>::min())), "-9223372036854775808");
 }
 
+// The encoder writes short numbers from a table and long ones in groups of eight digits: every
+// digit count and group boundary, both signs, against std::to_string.
+TEST(CanonicalJsonTest, IntegersAtEveryDigitCountMatchToString) {
+  std::vector<std::uint64_t> values = {0, std::numeric_limits<std::uint64_t>::max()};
+  std::uint64_t p = 1;
+  for (int digits = 1; digits <= 19; ++digits, p *= 10) {
+    for (const std::uint64_t v : {p - 1, p, p + 1, 2 * p - 1, 9 * p + 7}) values.push_back(v);
+  }
+  std::mt19937_64 rng(31337);
+  for (int i = 0; i < 20000; ++i) values.push_back(rng() >> (rng() % 64));
+  for (const std::uint64_t u : values) {
+    ASSERT_EQ(encode(Value(u)), std::to_string(u)) << u;
+    const auto i = static_cast<std::int64_t>(u);
+    ASSERT_EQ(encode(Value(i)), std::to_string(i)) << i;
+    std::string out;
+    ASSERT_TRUE(append_canonical_json(AttrValue(u), out));
+    ASSERT_EQ(out, std::to_string(u));
+  }
+}
+
 TEST(CanonicalJsonTest, IntegerAndDoubleDiffer) {
   EXPECT_EQ(encode(Value(1)), "1");
   EXPECT_EQ(encode(Value(1.0)), "1.0");
@@ -75,7 +95,8 @@ TEST(CanonicalJsonTest, EmptyContainers) {
 }
 
 TEST(CanonicalJsonTest, NoWhitespaceAndArraysKeepOrder) {
-  const Value v = Value::map({{"b", Value::array({3, 1, 2})}, {"a", Value::map({{"y", 1}, {"x", 2}})}});
+  const Value v =
+      Value::map({{"b", Value::array({3, 1, 2})}, {"a", Value::map({{"y", 1}, {"x", 2}})}});
   EXPECT_EQ(encode(v), R"({"a":{"x":2,"y":1},"b":[3,1,2]})");
 }
 
@@ -195,9 +216,11 @@ std::string reference_repr(double d) {
   for (char c : sci.substr(sign.size(), e - sign.size())) {
     if (c != '.') digits += c;
   }
-  if (exp10 < 0) return sign + "0." + std::string(static_cast<std::size_t>(-exp10 - 1), '0') + digits;
+  if (exp10 < 0)
+    return sign + "0." + std::string(static_cast<std::size_t>(-exp10 - 1), '0') + digits;
   const auto int_digits = static_cast<std::size_t>(exp10) + 1;
-  if (digits.size() <= int_digits) return sign + digits + std::string(int_digits - digits.size(), '0') + ".0";
+  if (digits.size() <= int_digits)
+    return sign + digits + std::string(int_digits - digits.size(), '0') + ".0";
   return sign + digits.substr(0, int_digits) + "." + digits.substr(int_digits);
 }
 
@@ -213,8 +236,8 @@ TEST(CanonicalJsonTest, ShortDecimalsMatchTheReference) {
     const double d = (rng() & 1 ? -1 : 1) * m / kPow10[rng() % 7];
     ASSERT_EQ(encode_double(d), reference_repr(d)) << reference_repr(d);
   }
-  for (double d : {0.001, 0.002, 0.0015, 0.1, 0.25, 12.5, 99.95, 999999999999999.9, 1e15 - 1,
-                   1e15, 1e15 + 0.5, 0.000999, 123456789012.345, 0.30000000000000004}) {
+  for (double d : {0.001, 0.002, 0.0015, 0.1, 0.25, 12.5, 99.95, 999999999999999.9, 1e15 - 1, 1e15,
+                   1e15 + 0.5, 0.000999, 123456789012.345, 0.30000000000000004}) {
     EXPECT_EQ(encode_double(d), reference_repr(d)) << reference_repr(d);
     EXPECT_EQ(encode_double(-d), reference_repr(-d)) << reference_repr(-d);
   }
@@ -293,9 +316,9 @@ TEST(CanonicalJsonTest, LongStringsTakeEveryPath) {
       std::string s = base;
       s.insert(pos, special);
       std::string expected = base;
-      const std::string escaped = std::string(special) == "\"" ? "\\\""
-                                  : std::string(special) == "\\" ? "\\\\"
-                                  : std::string(special) == "\n" ? "\\n"
+      const std::string escaped = std::string(special) == "\""     ? "\\\""
+                                  : std::string(special) == "\\"   ? "\\\\"
+                                  : std::string(special) == "\n"   ? "\\n"
                                   : std::string(special) == "\x01" ? "\\u0001"
                                   : std::string(special) == "\xff" ? "\xEF\xBF\xBD"
                                                                    : std::string(special);
@@ -333,9 +356,10 @@ std::string reference_json_string(std::string_view s) {
 
 TEST(CanonicalJsonTest, RandomStringsMatchTheReferenceEscaper) {
   std::mt19937 rng(2024);
-  const char* pieces[] = {"a", "b", "Z", " ", "~", "\x7f", "\"", "\\", "\n", "\t", "\x01", "\x1f",
-                          "é", "я", "€", "\u2028", "💎", "\U0010FFFF", "\ufffd", "abcdefgh",
-                          "0123456789abcdef"};
+  const char* pieces[] = {
+      "a",  "b",      "Z",  " ",          "~",      "\x7f",     "\"",
+      "\\", "\n",     "\t", "\x01",       "\x1f",   "é",        "я",
+      "€",  "\u2028", "💎",  "\U0010FFFF", "\ufffd", "abcdefgh", "0123456789abcdef"};
   std::uniform_int_distribution<std::size_t> pick(0, std::size(pieces) - 1);
   for (int i = 0; i < 20000; ++i) {
     // Mostly short strings (every tail length), some past the encoder's staging buffer.
@@ -344,8 +368,8 @@ TEST(CanonicalJsonTest, RandomStringsMatchTheReferenceEscaper) {
     for (std::size_t k = 0; k < count; ++k) s += pieces[pick(rng)];
     ASSERT_EQ(json_string(s), reference_json_string(s));
     // Also as a key and inside a record-sized document.
-    ASSERT_EQ(encode(Value::map({{s, s}})), "{" + reference_json_string(s) + ":" +
-                                                reference_json_string(s) + "}");
+    ASSERT_EQ(encode(Value::map({{s, s}})),
+              "{" + reference_json_string(s) + ":" + reference_json_string(s) + "}");
   }
 }
 
@@ -359,7 +383,8 @@ TEST(CanonicalJsonTest, EveryLengthAndSpecialPosition) {
         std::string s = base;
         s.insert(pos, special);
         std::string expected = base;
-        expected.insert(pos, std::string(special) == "\xff" ? "\uFFFD"
+        expected.insert(pos, std::string(special) == "\xff"
+                                 ? "\uFFFD"
                                  : reference_json_string(special).substr(
                                        1, reference_json_string(special).size() - 2));
         ASSERT_EQ(json_string(s), "\"" + expected + "\"") << len << " " << pos;
@@ -376,21 +401,24 @@ struct Utf8Case {
 TEST(CanonicalJsonTest, InvalidUtf8BecomesReplacementCharacters) {
   // One U+FFFD per maximal subpart of an ill-formed sequence (Unicode §3.9).
   const Utf8Case cases[] = {
-      {"\x80", "\uFFFD"},                        // lone continuation byte
-      {"a\xbf" "b", "a\uFFFD" "b"},              // lone continuation byte in text
-      {"\xc3", "\uFFFD"},                        // truncated 2-byte sequence at the end
-      {"\xc3(", "\uFFFD("},                      // truncated 2-byte sequence
-      {"\xe2\x82", "\uFFFD"},                    // truncated 3-byte sequence: one U+FFFD
-      {"\xe2\x82z", "\uFFFDz"},                  //
-      {"\xf0\x9f\x92", "\uFFFD"},                // truncated 4-byte sequence
-      {"\xc0\xaf", "\uFFFD\uFFFD"},              // overlong '/': C0 is never valid
-      {"\xe0\x80\xaf", "\uFFFD\uFFFD\uFFFD"},    // overlong 3-byte
-      {"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"},    // UTF-16 surrogate D800 (CESU)
+      {"\x80", "\uFFFD"},  // lone continuation byte
+      {"a\xbf"
+       "b",
+       "a\uFFFD"
+       "b"},                                             // lone continuation byte in text
+      {"\xc3", "\uFFFD"},                                // truncated 2-byte sequence at the end
+      {"\xc3(", "\uFFFD("},                              // truncated 2-byte sequence
+      {"\xe2\x82", "\uFFFD"},                            // truncated 3-byte sequence: one U+FFFD
+      {"\xe2\x82z", "\uFFFDz"},                          //
+      {"\xf0\x9f\x92", "\uFFFD"},                        // truncated 4-byte sequence
+      {"\xc0\xaf", "\uFFFD\uFFFD"},                      // overlong '/': C0 is never valid
+      {"\xe0\x80\xaf", "\uFFFD\uFFFD\uFFFD"},            // overlong 3-byte
+      {"\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"},            // UTF-16 surrogate D800 (CESU)
       {"\xf4\x90\x80\x80", "\uFFFD\uFFFD\uFFFD\uFFFD"},  // above U+10FFFF
-      {"\xf5\x80", "\uFFFD\uFFFD"},              // F5 is never valid
-      {"\xff\xfe", "\uFFFD\uFFFD"},              //
-      {"\xef\xbf\xbd", "\uFFFD"},                // a real U+FFFD stays
-      {"ok\xe2\x82\xac\xe2\x82", "ok\u20AC\uFFFD"},  // valid then truncated
+      {"\xf5\x80", "\uFFFD\uFFFD"},                      // F5 is never valid
+      {"\xff\xfe", "\uFFFD\uFFFD"},                      //
+      {"\xef\xbf\xbd", "\uFFFD"},                        // a real U+FFFD stays
+      {"ok\xe2\x82\xac\xe2\x82", "ok\u20AC\uFFFD"},      // valid then truncated
   };
   for (const Utf8Case& c : cases) {
     EXPECT_EQ(json_string(c.input), std::string("\"") + c.expected + "\"") << c.input;
@@ -398,8 +426,8 @@ TEST(CanonicalJsonTest, InvalidUtf8BecomesReplacementCharacters) {
 }
 
 TEST(CanonicalJsonTest, ValidUtf8Boundaries) {
-  const char* valid[] = {"\u0080", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff",
-                         "\U00010000", "\U0010FFFF"};
+  const char* valid[] = {"\u0080", "\u07ff", "\u0800",     "\ud7ff",
+                         "\ue000", "\uffff", "\U00010000", "\U0010FFFF"};
   for (const char* s : valid) EXPECT_EQ(json_string(s), std::string("\"") + s + "\"");
 }
 
@@ -461,8 +489,9 @@ TEST(CanonicalJsonTest, ManyKeysNeedingSortUseTheHeapPath) {
 
 TEST(CanonicalJsonTest, MixedKeyClasses) {
   const Value::Map m = {{"b", 1}, {"a", 2}, {"\ue000", 3}, {"\U00020000", 4},
-                        {"ä", 5},  {"", 6},  {"aa", 7}};
-  EXPECT_EQ(encode(Value(m)), "{\"\":6,\"a\":2,\"aa\":7,\"b\":1,\"ä\":5,\"\U00020000\":4,\"\ue000\":3}");
+                        {"ä", 5}, {"", 6},  {"aa", 7}};
+  EXPECT_EQ(encode(Value(m)),
+            "{\"\":6,\"a\":2,\"aa\":7,\"b\":1,\"ä\":5,\"\U00020000\":4,\"\ue000\":3}");
 }
 
 TEST(CanonicalJsonTest, AttrValueEncoding) {
@@ -534,19 +563,21 @@ TEST(Utf16LessTest, Basics) {
 TEST(Utf16LessTest, IllFormedComparesAsReplacementCharacter) {
   EXPECT_FALSE(utf16_less("\xff", "\xef\xbf\xbd"));
   EXPECT_FALSE(utf16_less("\xef\xbf\xbd", "\xff"));
-  EXPECT_TRUE(utf16_less("\U00010000", "\xff"));    // D800 < FFFD
+  EXPECT_TRUE(utf16_less("\U00010000", "\xff"));        // D800 < FFFD
   EXPECT_TRUE(utf16_less("\xe2\x82\xac", "\xe2\x82"));  // U+20AC < U+FFFD
   EXPECT_FALSE(utf16_less("\xe2\x82", "\xe2\x82\xac"));
-  EXPECT_TRUE(utf16_less("\xe2\x82", "\xe2\x82" "A"));   // U+FFFD is a prefix of U+FFFD 'A'
-  EXPECT_TRUE(utf16_less("\xc3\xa4", "\x80"));      // U+00E4 < U+FFFD despite 0xC3 > 0x80
+  EXPECT_TRUE(utf16_less("\xe2\x82",
+                         "\xe2\x82"
+                         "A"));                 // U+FFFD is a prefix of U+FFFD 'A'
+  EXPECT_TRUE(utf16_less("\xc3\xa4", "\x80"));  // U+00E4 < U+FFFD despite 0xC3 > 0x80
 }
 
 TEST(Utf16LessTest, MatchesUtf16CodeUnitOrderOnRandomStrings) {
   std::mt19937 rng(99);
   // Code points from every UTF-8 length class and both sides of the surrogate gap.
-  const char32_t pool[] = {'a',    'b',    'z',     0x7f,    0xe4,    0x44f,   0x7ff,  0x800,
-                           0x20ac, 0xd7ff, 0xe000,  0xe001,  0xfffd,  0xffff,  0x10000, 0x1f355,
-                           0x1f48e, 0x20000, 0x10fffd, 0x10ffff};
+  const char32_t pool[] = {'a',     'b',     'z',     0x7f,    0xe4,     0x44f,   0x7ff,
+                           0x800,   0x20ac,  0xd7ff,  0xe000,  0xe001,   0xfffd,  0xffff,
+                           0x10000, 0x1f355, 0x1f48e, 0x20000, 0x10fffd, 0x10ffff};
   std::uniform_int_distribution<std::size_t> pick(0, std::size(pool) - 1);
   std::uniform_int_distribution<int> len(0, 4);
   for (int i = 0; i < 50000; ++i) {
