@@ -186,10 +186,6 @@ class BaggageSelection {
   std::vector<BaggageEntry> heap_;
 };
 
-}  // namespace
-
-namespace {
-
 // Redacts the merged attributes in place, builds the record and hands it to the call site's
 // sinks (through emergency_emit() in a crash).
 void emit_merged(const CallSite& site, std::span<Attribute> attrs) {
