@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -86,6 +87,31 @@ TEST(NorthStarWireTest, TimestampsAreUtcWithOptionalMicros) {
             "2024-05-01T12:34:56Z");  // sub-µs dropped
   const std::regex server(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$)");
   EXPECT_TRUE(std::regex_match(detail::format_timestamp(1714566896123456789ull), server));
+}
+
+TEST(NorthStarWireTest, TimestampsMatchGmtimeAcrossTheRange) {
+  // Every day from 1970 to 2554 (the 64-bit nanosecond range), at varying times of day, against
+  // the C library's calendar.
+  constexpr std::uint64_t kDay = 86400;
+  for (std::uint64_t day = 0, i = 0; day * kDay < 18'446'744'073ull - kDay; day += 1 + i % 3, ++i) {
+    const std::uint64_t secs = day * kDay + (i * 7919) % kDay;
+    const std::uint64_t micros = i % 4 == 0 ? 0 : (i * 104729) % 1000000;
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char expected[40];
+    int n =
+        std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (micros != 0) {
+      n += std::snprintf(expected + n, sizeof expected - static_cast<std::size_t>(n), ".%06u",
+                         static_cast<unsigned>(micros));
+    }
+    std::snprintf(expected + n, sizeof expected - static_cast<std::size_t>(n), "Z");
+    ASSERT_EQ(detail::format_timestamp(secs * 1'000'000'000ull + micros * 1000 + i % 1000),
+              expected)
+        << secs;
+  }
 }
 
 TEST(NorthStarWireTest, RedactionIsExactCaseInsensitiveAndDeep) {
