@@ -126,6 +126,7 @@ void poster_main(const std::shared_ptr<PostChannel>& ch) {
 constexpr std::size_t kMaxDroppedKeys = 4096;  // dropped span starts remembered by emit()
 constexpr std::size_t kRecordOverhead = 96;    // bytes counted per queued record beyond its blob
 constexpr std::size_t kMaxEchoedError = 2048;  // response text kept in reports and dead letters
+constexpr std::size_t kStitchAll = SIZE_MAX;   // a stitch goal or count without limit
 
 bool content_refusal(int status) { return status == 400 || status == 413 || status == 422; }
 
@@ -151,7 +152,7 @@ class ActiveSink final : public NorthStarSink {
         stitcher_(make_config(options_, session_id_, std::move(pricing))),
         rng_(std::random_device{}()) {
     raw_.reserve(std::clamp<std::size_t>(options_.batch_size * 2, 64, 4096));
-    spare_.reserve(raw_.capacity());
+    unstitched_.reserve(raw_.capacity());
     channel_ = std::make_shared<PostChannel>();
     channel_->transport = transport_;
     g_enabled_sinks.fetch_add(1, std::memory_order_relaxed);
@@ -417,7 +418,7 @@ class ActiveSink final : public NorthStarSink {
         std::unique_lock<std::mutex> lock(mutex_);
         auto wake = next_tick;
         if (cur_ && retry_at_ < wake) wake = retry_at_;
-        const bool work_now = !cur_ && !outbox_files_.empty();
+        const bool work_now = (!cur_ && !outbox_files_.empty()) || stitch_wanted();
         if (!work_now) {
           cv_.wait_until(lock, wake, [&] {
             return stop_ || raw_.size() >= options_.batch_size || flush_requested_ != flush_seen_ ||
@@ -426,7 +427,7 @@ class ActiveSink final : public NorthStarSink {
         }
         if (stop_) break;
       }
-      absorb();
+      absorb(stitch_goal());
       const auto now = Clock::now();
       if (now >= next_tick) {
         tick_target_ = stitcher_.enqueued_total();
@@ -444,7 +445,7 @@ class ActiveSink final : public NorthStarSink {
 
   void shutdown_path() {
     const Clock::time_point deadline = stop_deadline();
-    absorb();
+    absorb(kStitchAll);
     stitcher_.close_session(now_unix_nano());
     tick_target_ = stitcher_.enqueued_total();
     deliver(deadline);
@@ -497,39 +498,107 @@ class ActiveSink final : public NorthStarSink {
     done_cv_.notify_all();
   }
 
-  // Moves queued records into the stitcher and records flush marks.
-  void absorb() {
+  // Takes what callers queued, then stitches it up to `goal` snapshots (take_queued, stitch).
+  void absorb(std::size_t goal) {
+    take_queued();
+    stitch(goal, kStitchAll);
+  }
+
+  // Moves the callers' queue (records, dropped span starts, flush requests) to the worker. A new
+  // flush request is noted with the count of records taken so far: its mark is recorded once
+  // they are all stitched.
+  void take_queued() {
     std::uint64_t requested = 0;
+    std::size_t moved_bytes = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      spare_.swap(raw_);
+      taken_records_ += raw_.size();
+      if (unstitched_next_ * 2 >= unstitched_.size()) {  // drop the stitched prefix
+        unstitched_.erase(unstitched_.begin(),
+                          unstitched_.begin() + static_cast<std::ptrdiff_t>(unstitched_next_));
+        unstitched_next_ = 0;
+      }
+      if (unstitched_.empty()) {
+        unstitched_.swap(raw_);  // raw_ keeps the capacity of the emptied vector
+      } else {
+        std::move(raw_.begin(), raw_.end(), std::back_inserter(unstitched_));
+        raw_.clear();
+      }
       spare_dropped_.swap(dropped_starts_);
+      moved_bytes = raw_bytes_;  // what moves stays counted until it is stitched
       raw_bytes_ = 0;
       requested = flush_requested_;
       flush_seen_ = requested;
-      // What moves to the stitcher stays counted until it is estimated there (update_backlog).
-      std::size_t moved = 0;
-      for (const auto& q : spare_) moved += q.blob.size() + kRecordOverhead;
-      worker_bytes_.fetch_add(moved, std::memory_order_relaxed);
+      worker_bytes_.fetch_add(moved_bytes, std::memory_order_relaxed);
     }
+    unstitched_bytes_ += moved_bytes;
     for (const auto& key : spare_dropped_) stitcher_.note_dropped_span(key);
     spare_dropped_.clear();
-    for (const auto& q : spare_) {
+    if (requested > last_noted_flush_) {
+      pending_marks_.emplace_back(requested, taken_records_);
+      last_noted_flush_ = requested;
+    }
+  }
+
+  // Stitches taken records, oldest first, until the stitcher holds `goal` snapshots, `max`
+  // records are stitched, or none is left. A flush's mark (its FIFO position) is recorded as soon
+  // as every record taken before it was noted is stitched.
+  void stitch(std::size_t goal, std::size_t max) {
+    std::size_t done = 0;
+    for (;;) {
+      while (!pending_marks_.empty() && pending_marks_.front().second <= stitched_records_) {
+        flush_marks_.emplace_back(pending_marks_.front().first, stitcher_.enqueued_total());
+        pending_marks_.pop_front();
+      }
+      if (unstitched_next_ == unstitched_.size() || stitcher_.pending() >= goal || done == max) {
+        break;
+      }
+      const detail::QueuedRecord& q = unstitched_[unstitched_next_];
       try {
         stitcher_.process(detail::decode_record(q));
       } catch (const std::exception& e) {
         dagstack::logger::detail::report_sink_error(id_, "northstar record could not be stitched",
                                                     dagstack::logger::detail::what_of(e));
       }
-    }
-    spare_.clear();
-    if (requested > last_marked_) {
-      flush_marks_.emplace_back(requested, stitcher_.enqueued_total());
-      last_marked_ = requested;
+      unstitched_bytes_ -= std::min(unstitched_bytes_, q.blob.size() + kRecordOverhead);
+      unstitched_[unstitched_next_] = detail::QueuedRecord{};  // its blob freed now
+      ++unstitched_next_;
+      ++stitched_records_;
+      ++done;
     }
     outside_stitch_.store(stitcher_.outside_trace(), std::memory_order_relaxed);
     not_captured_.store(stitcher_.not_captured(), std::memory_order_relaxed);
     update_backlog();
+  }
+
+  // How many snapshots the worker stitches ahead of delivery: a batch's worth, so the first
+  // batch leaves before the whole queue is stitched (the rest is stitched while it is in flight).
+  // Everything during an outage (spill_if_needed weighs what is stitched) and at close.
+  std::size_t stitch_goal() const {
+    if (outage_ || closed_.load(std::memory_order_acquire)) return kStitchAll;
+    return std::max(options_.batch_size, options_.max_batch_records);
+  }
+
+  // Taken records wait to be stitched and the stitcher holds less than stitch_goal().
+  bool stitch_wanted() const {
+    return unstitched_next_ != unstitched_.size() && stitcher_.pending() < stitch_goal();
+  }
+
+  // While a request is in flight: takes and stitches what callers queued, a chunk at a time,
+  // until the answer arrives, nothing is left or close() begins. The batch in flight is already
+  // serialised, and stitching does not depend on what the server accepts.
+  void absorb_in_flight() {
+    constexpr std::size_t kChunk = 64;  // records stitched between two looks at the answer
+    while (!closed_.load(std::memory_order_acquire)) {
+      take_queued();
+      if (unstitched_next_ == unstitched_.size()) {
+        stitch(kStitchAll, 0);  // records the marks of flushes requested with nothing left
+        return;
+      }
+      stitch(kStitchAll, kChunk);
+      std::lock_guard<std::mutex> lock(channel_->mutex);
+      if (channel_->response) return;
+    }
   }
 
   static std::size_t remaining_entities(const Current& c) {
@@ -539,9 +608,10 @@ class ActiveSink final : public NorthStarSink {
   }
 
   void update_backlog() {
-    backlog_.store(stitcher_.pending() + (cur_ ? remaining_entities(*cur_) : 0),
+    backlog_.store(stitcher_.pending() + (cur_ ? remaining_entities(*cur_) : 0) +
+                       (unstitched_.size() - unstitched_next_),
                    std::memory_order_relaxed);
-    std::size_t bytes = stitcher_.pending_bytes();
+    std::size_t bytes = stitcher_.pending_bytes() + unstitched_bytes_;
     if (cur_ && !cur_->replay()) bytes += cur_->batch.bytes;
     worker_bytes_.store(bytes, std::memory_order_relaxed);
     outbox_pending_.store(outbox_files_.size() + (cur_ && cur_->replay() ? 1 : 0),
@@ -556,7 +626,8 @@ class ActiveSink final : public NorthStarSink {
 
   void complete_flushes() {
     const bool outbox_clear = outbox_files_.empty() && !(cur_ && cur_->replay());
-    const bool idle = !cur_ && stitcher_.pending() == 0 && outbox_clear;
+    const bool idle =
+        !cur_ && stitcher_.pending() == 0 && unstitched_next_ == unstitched_.size() && outbox_clear;
     std::uint64_t done = 0;
     while (!flush_marks_.empty() &&
            (idle || (outbox_clear && completed_total_ >= flush_marks_.front().second))) {
@@ -581,7 +652,8 @@ class ActiveSink final : public NorthStarSink {
   }
 
   // Posts one request through the poster thread. Waits for the answer; once close() has begun,
-  // only until its deadline: then the request is abandoned (`abandoned` set, status 0).
+  // only until its deadline: then the request is abandoned (`abandoned` set, status 0). Before
+  // close(), what callers queue is stitched during the wait (absorb_in_flight).
   HttpResponse post(HttpRequest request, std::optional<Clock::time_point> deadline,
                     bool& abandoned) {
     if (!poster_.joinable()) poster_ = std::thread([ch = channel_] { poster_main(ch); });
@@ -590,6 +662,11 @@ class ActiveSink final : public NorthStarSink {
     ++channel_->generation;
     channel_->request = std::move(request);
     channel_->cv.notify_all();
+    if (!deadline) {
+      lock.unlock();
+      absorb_in_flight();
+      lock.lock();
+    }
     for (;;) {
       if (channel_->response) {
         HttpResponse r = std::move(*channel_->response);
@@ -746,7 +823,7 @@ class ActiveSink final : public NorthStarSink {
         dead_letter_body(c.body, part_entities, response.status, "rejected", response.body);
         next_part();
       }
-      if (!deadline) absorb();  // keep stitching (and honouring the queue cap) between batches
+      if (!deadline) absorb(stitch_goal());  // keep stitching (and honouring the queue cap)
       complete_flushes();
     }
   }
@@ -1077,7 +1154,14 @@ class ActiveSink final : public NorthStarSink {
 
   // ---- worker-only ----
   detail::Stitcher stitcher_;
-  std::vector<detail::QueuedRecord> spare_;
+  std::vector<detail::QueuedRecord> unstitched_;  // taken from callers; stitched up to next_
+  std::size_t unstitched_next_ = 0;
+  std::size_t unstitched_bytes_ = 0;    // counted bytes of the records not yet stitched
+  std::uint64_t taken_records_ = 0;     // records ever taken from callers
+  std::uint64_t stitched_records_ = 0;  // of which stitched
+  std::deque<std::pair<std::uint64_t, std::uint64_t>>
+      pending_marks_;  // (flush number, records taken when it was noted), not yet stitched
+  std::uint64_t last_noted_flush_ = 0;
   std::vector<detail::SpanKey> spare_dropped_;
   std::optional<Current> cur_;
   Clock::time_point retry_at_{};
@@ -1086,7 +1170,6 @@ class ActiveSink final : public NorthStarSink {
   std::uint64_t tick_target_ = 0;
   std::deque<std::pair<std::uint64_t, std::uint64_t>>
       flush_marks_;  // (flush number, FIFO position)
-  std::uint64_t last_marked_ = 0;
   std::mt19937_64 rng_;
   bool outage_ = false;
   Clock::time_point outage_since_{};

@@ -121,6 +121,30 @@ TEST_F(NorthStarDeliveryTest, BatchesAreSplitInFifoOrder) {
   EXPECT_EQ(sink_->stats().batches_delivered, bodies.size());
 }
 
+TEST_F(NorthStarDeliveryTest, FlushCoversRecordsStitchedWhileBatchesAreInFlight) {
+  // The worker stitches a batch's worth ahead (here 4 snapshots) and the rest while each batch is
+  // in flight: flush() still returns only once every record queued before it is delivered, in
+  // FIFO order.
+  auto o = options();
+  o.batch_size = 2;
+  o.max_batch_records = 4;
+  install(o);
+  run_with_events("pipelined", 300);
+  ASSERT_TRUE(sink_->flush(10s).success);
+  const Collected c = collect(transport_->accepted_bodies());
+  ASSERT_EQ(c.runs.size(), 1u);
+  const auto events = c.events_of(c.runs.begin()->first);
+  ASSERT_EQ(events.size(), 300u);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const Value* data = events[i].find("content")->find("data");
+    ASSERT_NE(data, nullptr);
+    EXPECT_EQ(*data->find("i"), Value(static_cast<std::int64_t>(i)));
+  }
+  EXPECT_EQ(str(c.runs.begin()->second, "status"), "ok");
+  EXPECT_EQ(sink_->stats().backlog, 0u);
+  EXPECT_EQ(sink_->stats().queued_bytes, 0u);
+}
+
 TEST_F(NorthStarDeliveryTest, RetriesWithExponentialBackoffAndIdenticalBodies) {
   auto o = options();
   o.retry.initial_backoff = 60ms;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -35,7 +36,8 @@ TEST(NorthStarUuidTest, DerivedIdsAreDeterministicV4AndDistinct) {
   EXPECT_NE(derive_event_uuid(kTrace, kSpan, 1, 0), derive_event_uuid(kTrace, kSpan, 1, 1));
   EXPECT_EQ(derive_event_uuid(kTrace, kSpan, 7, 3), derive_event_uuid(kTrace, kSpan, 7, 3));
   // The dashboard's regex: version nibble 1-5, variant 8/9/a/b.
-  const std::regex dashboard("^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  const std::regex dashboard(
+      "^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   std::set<std::string> seen;
   for (int i = 0; i < 2000; ++i) {
     SpanId s;
@@ -52,6 +54,23 @@ TEST(NorthStarUuidTest, DerivedIdsAreDeterministicV4AndDistinct) {
   EXPECT_NE(r1, random_uuid_v4());
 }
 
+TEST(NorthStarUuidTest, EventIdsSortByTime) {
+  // Milliseconds since the epoch lead (big-endian), so a store's id index grows at its edge;
+  // one event per millisecond here (within one, the order is the hash's).
+  constexpr std::uint64_t kMs = 1'000'000;
+  const std::uint64_t t0 = 1'729'800'000'000 * kMs;
+  std::string previous;
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    const std::string id = derive_event_uuid(kTrace, kSpan, t0 + i * 1'000'003, i % 7);
+    EXPECT_TRUE(is_uuid_v4(id)) << id;
+    EXPECT_GE(id, previous) << i;
+    previous = id;
+  }
+  EXPECT_EQ(derive_event_uuid(kTrace, kSpan, t0, 0).substr(0, 13), "0192c01d-5200");
+  // Within one millisecond the rest is hashed: distinct for distinct inputs.
+  EXPECT_NE(derive_event_uuid(kTrace, kSpan, t0, 0), derive_event_uuid(kTrace, kSpan, t0 + 1, 0));
+}
+
 TEST(NorthStarUuidTest, CheckerRejectsNonV4) {
   EXPECT_FALSE(is_uuid_v4("0b9d5c1e-3f7a-1c2b-9e1d-5a6f7b8c9d01"));  // version 1
   EXPECT_FALSE(is_uuid_v4("0b9d5c1e-3f7a-4c2b-7e1d-5a6f7b8c9d01"));  // variant
@@ -64,19 +83,46 @@ TEST(NorthStarWireTest, TimestampsAreUtcWithOptionalMicros) {
   EXPECT_EQ(detail::format_timestamp(1704067200000000000ull), "2024-01-01T00:00:00Z");
   EXPECT_EQ(detail::format_timestamp(1714566896123456789ull), "2024-05-01T12:34:56.123456Z");
   EXPECT_EQ(detail::format_timestamp(1714566896000001000ull), "2024-05-01T12:34:56.000001Z");
-  EXPECT_EQ(detail::format_timestamp(1714566896000000999ull), "2024-05-01T12:34:56Z");  // sub-µs dropped
+  EXPECT_EQ(detail::format_timestamp(1714566896000000999ull),
+            "2024-05-01T12:34:56Z");  // sub-µs dropped
   const std::regex server(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$)");
   EXPECT_TRUE(std::regex_match(detail::format_timestamp(1714566896123456789ull), server));
 }
 
+TEST(NorthStarWireTest, TimestampsMatchGmtimeAcrossTheRange) {
+  // Every day from 1970 to 2554 (the 64-bit nanosecond range), at varying times of day, against
+  // the C library's calendar.
+  constexpr std::uint64_t kDay = 86400;
+  for (std::uint64_t day = 0, i = 0; day * kDay < 18'446'744'073ull - kDay; day += 1 + i % 3, ++i) {
+    const std::uint64_t secs = day * kDay + (i * 7919) % kDay;
+    const std::uint64_t micros = i % 4 == 0 ? 0 : (i * 104729) % 1000000;
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char expected[40];
+    int n =
+        std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (micros != 0) {
+      n += std::snprintf(expected + n, sizeof expected - static_cast<std::size_t>(n), ".%06u",
+                         static_cast<unsigned>(micros));
+    }
+    std::snprintf(expected + n, sizeof expected - static_cast<std::size_t>(n), "Z");
+    ASSERT_EQ(detail::format_timestamp(secs * 1'000'000'000ull + micros * 1000 + i % 1000),
+              expected)
+        << secs;
+  }
+}
+
 TEST(NorthStarWireTest, RedactionIsExactCaseInsensitiveAndDeep) {
   const auto& keys = detail::default_redact_keys();
-  const Value in = Value::map({{"Password", "p"},
-                               {"access_token", "kept"},
-                               {"nested", Value::map({{"API_KEY", Value::map({{"inner", 1}})}, {"ok", 2}})},
-                               {"list", Value::array({Value::map({{"token", "t"}}), 3})},
-                               {"authorization", "Bearer x"},
-                               {"X-Api-Key", "k"}});
+  const Value in =
+      Value::map({{"Password", "p"},
+                  {"access_token", "kept"},
+                  {"nested", Value::map({{"API_KEY", Value::map({{"inner", 1}})}, {"ok", 2}})},
+                  {"list", Value::array({Value::map({{"token", "t"}}), 3})},
+                  {"authorization", "Bearer x"},
+                  {"X-Api-Key", "k"}});
   const Value out = detail::redact(in, keys);
   EXPECT_EQ(*out.find("Password"), Value("[REDACTED]"));
   EXPECT_EQ(*out.find("access_token"), Value("kept"));
@@ -110,8 +156,9 @@ TEST(NorthStarWireTest, KindAndEventTypeNames) {
   EXPECT_EQ(span_kind_from_operation_kind("chain"), SpanKind::kWorkflow);
   EXPECT_EQ(span_kind_from_operation_kind("internal"), SpanKind::kCustom);
   EXPECT_EQ(span_kind_from_operation_kind(""), SpanKind::kCustom);
-  for (auto t : {EventType::kUserInput, EventType::kSystemMessage, EventType::kAssistantMessage, EventType::kReasoning,
-                 EventType::kToolArguments, EventType::kToolResult, EventType::kFinalResponse, EventType::kCustom}) {
+  for (auto t : {EventType::kUserInput, EventType::kSystemMessage, EventType::kAssistantMessage,
+                 EventType::kReasoning, EventType::kToolArguments, EventType::kToolResult,
+                 EventType::kFinalResponse, EventType::kCustom}) {
     EXPECT_EQ(parse_event_type(to_string(t)), t);
   }
   EXPECT_EQ(parse_event_type("metric"), std::nullopt);
@@ -134,7 +181,8 @@ TEST(NorthStarPricingTest, BuiltinTableAndLookups) {
 }
 
 TEST(NorthStarPricingTest, ParseLoadAndErrors) {
-  PricingTable t = PricingTable::parse(R"({"models":{"m1":{"input_usd_per_1m":1,"output_usd_per_1m":2}}})");
+  PricingTable t =
+      PricingTable::parse(R"({"models":{"m1":{"input_usd_per_1m":1,"output_usd_per_1m":2}}})");
   ASSERT_NE(t.find("m1"), nullptr);
   EXPECT_DOUBLE_EQ(t.find("m1")->output_usd_per_token, 2e-6);
   t.set("m2", {0.5, 0.25});
@@ -142,8 +190,9 @@ TEST(NorthStarPricingTest, ParseLoadAndErrors) {
   EXPECT_THROW(t.set("m3", {-1, 0}), ConfigError);
   EXPECT_THROW(PricingTable::parse("{"), ConfigError);
   EXPECT_THROW(PricingTable::parse("[]"), ConfigError);
-  EXPECT_THROW(PricingTable::parse(R"({"models":{"m":{"input_usd_per_1m":"x","output_usd_per_1m":1}}})"),
-               ConfigError);
+  EXPECT_THROW(
+      PricingTable::parse(R"({"models":{"m":{"input_usd_per_1m":"x","output_usd_per_1m":1}}})"),
+      ConfigError);
   const auto path = std::filesystem::temp_directory_path() / "dagstack_northstar_pricing_test.json";
   {
     std::ofstream f(path);
@@ -154,16 +203,18 @@ TEST(NorthStarPricingTest, ParseLoadAndErrors) {
   std::filesystem::remove(path);
   EXPECT_THROW(PricingTable::load_file(path.string()), ConfigError);
   // The installed data file parses and is the built-in table.
-  PricingTable shipped = PricingTable::load_file(DAGSTACK_SOURCE_DIR "/sinks/northstar/pricing.json");
+  PricingTable shipped =
+      PricingTable::load_file(DAGSTACK_SOURCE_DIR "/sinks/northstar/pricing.json");
   EXPECT_EQ(shipped.prices(), PricingTable::builtin().prices());
 }
 
 TEST(NorthStarCodecTest, RoundTripKeepsEveryType) {
-  const Value nested = Value::map({{"a", Value::array({1, 2.5, "s", nullptr, true})}, {"m", Value::map({{"k", false}})}});
+  const Value nested = Value::map(
+      {{"a", Value::array({1, 2.5, "s", nullptr, true})}, {"m", Value::map({{"k", false}})}});
   const Resource resource{{{"service.name", "svc"}}};
   const InstrumentationScope scope{"app.agent", "", {}};
-  const std::vector<Attribute> attrs = {{"i", -42}, {"d", 0.125}, {"s", "text"}, {"b", true}, {"n", nullptr},
-                                        {"v", AttrValue(nested)}};
+  const std::vector<Attribute> attrs = {{"i", -42},  {"d", 0.125},   {"s", "text"},
+                                        {"b", true}, {"n", nullptr}, {"v", AttrValue(nested)}};
   LogRecord r;
   r.time_unix_nano = 123456789;
   r.severity_number = kSeverityWarn;
