@@ -17,7 +17,8 @@ std::string derive_run_uuid(const TraceId& trace_id, const SpanId& root_span_id)
 // The Span UUID of (`trace_id`, `span_id`); differs from the run UUID of the same ids.
 std::string derive_span_uuid(const TraceId& trace_id, const SpanId& span_id);
 // An Event UUID for the `sequence`-th event recorded at `time_unix_nano` under (`trace_id`,
-// `span_id`).
+// `span_id`): v4-shaped and deterministic; its first 48 bits are the event's Unix time in
+// milliseconds (as in a UUIDv7), so a store's index on event ids grows in time order.
 std::string derive_event_uuid(const TraceId& trace_id, const SpanId& span_id,
                               std::uint64_t time_unix_nano, std::uint64_t sequence);
 // A random v4 UUID (used for sessions).
