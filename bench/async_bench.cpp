@@ -221,8 +221,8 @@ void AllocsAsync64Loggers(benchmark::State& state) {
 // of ~180 bytes, far more than the bursts between two passes of the writer.
 constexpr std::size_t kDeferredRing = 512u << 10;
 
-void setup_dagstack_deferred(std::size_t ring_bytes = kDeferredRing) {
-  g_path = scratch_file("deferred-dagstack");
+void setup_dagstack_deferred(std::size_t ring_bytes = kDeferredRing, const char* path = nullptr) {
+  g_path = path != nullptr ? std::string(path) : scratch_file("deferred-dagstack");
   dl::FileSinkOptions fo;
   fo.path = g_path;
   g_log = configure_dagstack({dl::make_file_sink(fo)});
@@ -341,14 +341,15 @@ void AsyncFileFloor(benchmark::State& state) {
 
 // End to end on the deferred path: 4096 calls, then flush_deferred(): the writer's throughput
 // (merge, redaction, encoding, write to tmpfs).
-void DeferredWriterThroughput_dagstack(benchmark::State& state) {
-  setup_dagstack_deferred(2u << 20);  // a batch of 4096 fits, as in AsyncSink's 8192 slots
+// `path` nullptr: a file on tmpfs; "/dev/null": the same without the kernel's copy.
+void deferred_writer_throughput(benchmark::State& state, const char* path) {
+  setup_dagstack_deferred(2u << 20, path);  // a batch of 4096 fits, as in AsyncSink's 8192 slots
   dl::ScopedContext ctx(reference_context());
   std::int64_t n = 0;
   for (auto _ : state) {
     for (int i = 0; i < 4096; ++i) DAGSTACK_BENCH_INFO(*g_log);
     (void)dl::flush_deferred(std::chrono::seconds(10));
-    if (++n % 16 == 0) {
+    if (++n % 16 == 0 && path == nullptr) {
       state.PauseTiming();
       truncate_file(g_path);
       state.ResumeTiming();
@@ -356,6 +357,13 @@ void DeferredWriterThroughput_dagstack(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 4096);
   teardown_dagstack_deferred(state);
+}
+void DeferredWriterThroughput_dagstack(benchmark::State& state) {
+  deferred_writer_throughput(state, nullptr);
+}
+// The writer's own share: everything above but the bytes reaching a file.
+void DeferredWriterThroughputDevNull_dagstack(benchmark::State& state) {
+  deferred_writer_throughput(state, "/dev/null");
 }
 
 // The ceiling of any writer on this machine: write(2) of the reference record's JSON line,
@@ -469,6 +477,7 @@ BENCHMARK(AsyncFile_deferred)
     ->Threads(2);
 BENCHMARK(AsyncFileFloor)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
 BENCHMARK(DeferredWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(DeferredWriterThroughputDevNull_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(WriteFloor_raw)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Allocs_Deferred_dagstack)->Iterations(100000);
 BENCHMARK(Allocs_Deferred8_dagstack)->Iterations(100000);

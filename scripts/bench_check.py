@@ -138,6 +138,9 @@ def main(argv):
     dw = ns(find(runs, "DeferredWriterThroughput_dagstack"), "items_per_second")
     rows.append(("  deferred path end to end, one producer (writer throughput)", fmt(dw, "rec/s"), "-", "-",
                  ">= 3 M/s", None if dw is None else dw >= 3e6))
+    dn = ns(find(runs, "DeferredWriterThroughputDevNull_dagstack"), "items_per_second")
+    rows.append(("  same into /dev/null (the writer without the kernel's copy)", fmt(dn, "rec/s"), "-", "-",
+                 "(context)", None))
     rf = ns(find(runs, "WriteFloor_raw"), "items_per_second")
     rows.append(("  write(2) floor: the same lines pre-built, 512 per write, to tmpfs", fmt(rf, "rec/s"), "-",
                  f"{dw / rf:.2f}" if dw and rf else "n/a", "(context)", None))
