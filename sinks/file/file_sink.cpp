@@ -29,11 +29,12 @@ namespace dagstack::logger {
 // An error found under the lock; reported on the internal channel once the lock is released, so
 // a sink that receives internal reports can never deadlock on this one.
 struct FileSink::Failure {
-  int err = 0;                 // errno of the first failure
-  const char* what = nullptr;  // what failed, e.g. "file write failed"
-  std::uint64_t dropped = 0;   // records discarded because of it
-  bool torn_tail = false;      // a file was found ending in a partial line
-  bool after_close = false;    // a record arrived after close()
+  int err = 0;                   // errno of the first failure
+  const char* what = nullptr;    // what failed, e.g. "file write failed"
+  std::uint64_t dropped = 0;     // records discarded because of it
+  bool torn_tail = false;        // a file was found ending in a partial line
+  std::uint64_t torn_bytes = 0;  // the partial line's bytes, removed (0: ended with a newline)
+  bool after_close = false;      // a record arrived after close()
 
   explicit operator bool() const noexcept {
     return what != nullptr || dropped != 0 || torn_tail || after_close;
@@ -140,6 +141,25 @@ bool ends_mid_line(int fd, off_t size) noexcept {
     size = st.st_size;
   }
   return false;
+}
+
+// The offset just past the last newline before `size` (0 when the file holds none), reading
+// back at most 1 MiB; -1 when the tail cannot be read or the partial line is longer than that.
+off_t last_line_end(int fd, off_t size) noexcept {
+  constexpr off_t kChunk = 4096;
+  constexpr off_t kMaxPartial = off_t{1} << 20;
+  char buf[kChunk];
+  off_t end = size;
+  while (end > 0 && size - end < kMaxPartial) {
+    const off_t begin = end > kChunk ? end - kChunk : 0;
+    const auto want = static_cast<std::size_t>(end - begin);
+    if (::pread(fd, buf, want, begin) != static_cast<ssize_t>(want)) return -1;
+    if (const void* nl = ::memrchr(buf, '\n', want)) {
+      return begin + static_cast<off_t>(static_cast<const char*>(nl) - buf) + 1;
+    }
+    end = begin;
+  }
+  return end == 0 ? 0 : -1;
 }
 
 int flock_retry(int fd, int op) noexcept {
@@ -268,20 +288,28 @@ bool FileSink::open_locked(Failure& failure, bool check_tail) {
     dev_ = ino_ = file_size_ = 0;
   }
   if (check_interval_.count() > 0) next_check_ = std::chrono::steady_clock::now() + check_interval_;
-  // Torn tail: a writer died mid-line. Start the next record on a line of its own.
+  // Torn tail: a writer died mid-line (its emit never returned). The partial line is cut off, so
+  // the file holds whole records only and the next one starts on a line of its own; when it
+  // cannot be cut (unreadable, or longer than 1 MiB), it is ended with a newline instead.
   if (check_tail && S_ISREG(st.st_mode) && st.st_size > 0 && ends_mid_line(fd_, st.st_size)) {
-    ssize_t n = -1;
-    do {
-      n = ::write(fd_, "\n", 1);
-    } while (n < 0 && errno == EINTR);
     ++stats_.torn_tails;
     failure.torn_tail = true;
-    if (n == 1) {
-      ++stats_.bytes_written;
-      ++file_size_;
+    const off_t keep = last_line_end(fd_, st.st_size);
+    if (keep >= 0 && ::ftruncate(fd_, keep) == 0) {
+      failure.torn_bytes = static_cast<std::uint64_t>(st.st_size - keep);
+      file_size_ = static_cast<std::uint64_t>(keep);
     } else {
-      ++stats_.write_errors;
-      failure.set("file write failed", n < 0 ? errno : EIO);
+      ssize_t n = -1;
+      do {
+        n = ::write(fd_, "\n", 1);
+      } while (n < 0 && errno == EINTR);
+      if (n == 1) {
+        ++stats_.bytes_written;
+        ++file_size_;
+      } else {
+        ++stats_.write_errors;
+        failure.set("file write failed", n < 0 ? errno : EIO);
+      }
     }
   }
   return true;
@@ -529,10 +557,13 @@ void FileSink::end_batch() noexcept {
 void FileSink::report(const Failure& failure) const noexcept {
   try {
     if (failure.torn_tail) {
-      detail::report_internal(kSeverityWarn,
-                              "file sink found a partial last line (a writer died mid-record); "
-                              "the next record starts on a new line",
-                              {{"sink.id", std::string_view(id_)}});
+      detail::report_internal(
+          kSeverityWarn,
+          failure.torn_bytes != 0
+              ? "file sink found a partial last line (a writer died mid-record) and removed it"
+              : "file sink found a partial last line (a writer died mid-record); ended it with a "
+                "newline",
+          {{"sink.id", std::string_view(id_)}, {"bytes.removed", failure.torn_bytes}});
     }
     if (failure.what != nullptr) {
       detail::report_sink_error(id_, failure.what, error_text(failure.err));

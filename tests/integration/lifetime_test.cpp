@@ -22,13 +22,8 @@
 
 #include "dagstack/logger.hpp"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define DAGSTACK_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define DAGSTACK_TEST_SANITIZED 1
-#endif
-#endif
+#include "support/sanitizers.h"
+
 #ifdef DAGSTACK_TEST_SANITIZED
 // From the sanitizer runtime's allocator interface (its header ships with Clang, not GCC).
 extern "C" std::size_t __sanitizer_get_current_allocated_bytes();  // NOLINT

@@ -31,13 +31,7 @@
 #include "northstar_local/server.h"
 #include "northstar_test_support.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define DAGSTACK_NS_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define DAGSTACK_NS_SANITIZED 1
-#endif
-#endif
+#include "support/sanitizers.h"
 
 namespace dagstack::logger::northstar {
 namespace {
@@ -351,7 +345,7 @@ TEST_F(NorthStarNoLossTest, BurstOfEightThreadsTimesTwentyTracesDeliversEverythi
 TEST_F(NorthStarNoLossTest, ServerDownThenBackDeliversEverythingAndReportsIt) {
   // The outage lasts 60 s in the plain build (10 s under sanitizers, where everything is slower);
   // DAGSTACK_NS_OUTAGE_SECONDS overrides both.
-#ifdef DAGSTACK_NS_SANITIZED
+#ifdef DAGSTACK_TEST_SANITIZED
   int outage_s = 10;
 #else
   int outage_s = 60;
@@ -534,7 +528,7 @@ TEST_F(NorthStarNoLossTest, FlushReturnsAsSoonAsEverythingIsDelivered) {
   // running beside it), but a busier shared CI machine can still push a single repetition past
   // 100 ms. Under sanitizers, 3 repetitions and only the gap after the server's answer:
   // instrumentation makes the flush itself take seconds.
-#ifdef DAGSTACK_NS_SANITIZED
+#ifdef DAGSTACK_TEST_SANITIZED
   int reps = 3;
   const bool bound_whole_flush = false;
 #else

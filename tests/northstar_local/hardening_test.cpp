@@ -15,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/sanitizers.h"
 #include "support.h"
 
 namespace nsl_test {
@@ -22,17 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = dagstack::logger::testing::kSanitized;
 // Sanitizer builds run the same scenarios with looser time bounds; their allocators keep freed
 // memory (quarantine, shadow), so resident-memory bounds are checked in plain builds only.
 constexpr int kSlowdown = kSanitized ? 4 : 1;

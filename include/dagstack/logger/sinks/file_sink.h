@@ -68,8 +68,9 @@ struct FileSinkStats {
 // kBuffered lines collect in a buffer (see FileDurability).
 //
 // Torn tails: a file that ends in a partial line when the sink opens it (at construction and on
-// reopen(); a writer was killed mid-line) gets a newline first, so the next record starts on a line
-// of its own; counted in stats().torn_tails and reported on `dagstack.logger.internal`.
+// reopen(); a writer was killed mid-line) has that line cut off (ftruncate), so the file holds
+// whole records only; one that cannot be cut (over 1 MiB, unreadable) is ended with a newline.
+// Counted in stats().torn_tails and reported on `dagstack.logger.internal`.
 //
 // Partial and failed writes never tear a line: a short write or EINTR continues where it
 // stopped; after a failure (disk full, EIO, ...) the unwritten bytes are kept (up to
