@@ -2,7 +2,8 @@
 #include "dagstack/logger/attribute.h"
 
 #include <cstdio>
-#include <ctime>
+
+#include "detail/civil_date.h"
 
 namespace dagstack::logger {
 
@@ -14,13 +15,18 @@ std::string format_rfc3339_nanos(std::int64_t unix_nanos) {
     nanos += 1'000'000'000;
     --secs;
   }
-  const auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(nanos));
+  std::int64_t days = secs / 86400;
+  std::int64_t of_day = secs % 86400;
+  if (of_day < 0) {
+    of_day += 86400;
+    --days;
+  }
+  const CivilDate date = civil_from_days(days);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09lldZ",
+                static_cast<long long>(date.year), date.month, date.day,
+                static_cast<long long>(of_day / 3600), static_cast<long long>(of_day / 60 % 60),
+                static_cast<long long>(of_day % 60), static_cast<long long>(nanos));
   return buf;
 }
 }  // namespace detail

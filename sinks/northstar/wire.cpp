@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "dagstack/logger/northstar/span_kind.h"
+#include "detail/civil_date.h"
 
 namespace dagstack::logger::northstar {
 namespace detail {
@@ -40,28 +41,6 @@ const std::vector<std::string>& default_redact_keys() {
 
 namespace {
 
-struct CivilDate {
-  std::int64_t year;
-  unsigned month;  // 1-12
-  unsigned day;    // 1-31
-};
-
-// The proleptic Gregorian date `days` after 1970-01-01 (eras of 400 years starting on March 1st,
-// so the leap day ends a year).
-CivilDate civil_from_days(std::int64_t days) noexcept {
-  days += 719468;  // days from 0000-03-01 to 1970-01-01
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
-  const unsigned year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
-  const unsigned day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const unsigned month_from_march = (5 * day_of_year + 2) / 153;
-  const unsigned day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-  const unsigned month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
-  return {static_cast<std::int64_t>(year_of_era) + era * 400 + (month <= 2 ? 1 : 0), month, day};
-}
-
 // Writes `value` as exactly `width` decimal digits ending just before `end`; returns the start.
 char* put_digits(char* end, std::uint64_t value, int width) noexcept {
   for (int i = 0; i < width; ++i) {
@@ -77,7 +56,8 @@ char* put_digits(char* end, std::uint64_t value, int width) noexcept {
 std::string format_timestamp(std::uint64_t time_unix_nano) {
   const std::uint64_t secs = time_unix_nano / 1000000000ull;
   const auto micros = static_cast<unsigned>((time_unix_nano / 1000ull) % 1000000ull);
-  const CivilDate date = civil_from_days(static_cast<std::int64_t>(secs / 86400));
+  const logger::detail::CivilDate date =
+      logger::detail::civil_from_days(static_cast<std::int64_t>(secs / 86400));
   const auto of_day = static_cast<unsigned>(secs % 86400);
   char buf[32];  // "YYYY-MM-DDTHH:MM:SS.ffffffZ": 27 (years up to 2554 from 64-bit nanoseconds)
   char* p = buf + 19;

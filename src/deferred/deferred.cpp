@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -678,17 +679,31 @@ void discard_entry(const EntryHeader* h) noexcept {
 
 // ---- the writer ----
 
+// The Unix time of entry `h`: its header's, converted when it is a counter reading.
+std::uint64_t entry_time(const EntryHeader* h) noexcept {
+  return (h->kind & kTimeTsc) != 0 ? state().tsc.to_unix_nano(h->time) : h->time;
+}
+
 struct Active {
   ThreadRing* ring;
   const EntryHeader* next;
   std::uint64_t finished;  // entries consumed in this pass
   std::uint64_t time;      // next's time in Unix nanoseconds
-};
 
-// The Unix time of entry `h`: its header's, converted when it is a counter reading.
-std::uint64_t entry_time(const EntryHeader* h) noexcept {
-  return (h->kind & kTimeTsc) != 0 ? state().tsc.to_unix_nano(h->time) : h->time;
-}
+  // The ring's first entry, if it has one.
+  static std::optional<Active> first(ThreadRing* r) noexcept {
+    const EntryHeader* h = r->ring.peek();
+    if (h == nullptr) return std::nullopt;
+    return Active{r, h, 0, entry_time(h)};
+  }
+  // Moves to the ring's next entry (the current one consumed); false when there is none now.
+  bool advance() noexcept {
+    next = ring->ring.peek();
+    if (next == nullptr) return false;
+    time = entry_time(next);
+    return true;
+  }
+};
 
 // Moves the counters of `r` into the released totals (rings_mutex held).
 void add_counters_locked(State& s, const ThreadRing* r) {
@@ -729,8 +744,8 @@ void writer_main() {
     exhausted.clear();
     bool reap = false;  // an ended thread's ring is empty
     for (ThreadRing* r : rings) {
-      if (const EntryHeader* h = r->ring.peek()) {
-        active.push_back({r, h, 0, entry_time(h)});
+      if (const auto a = Active::first(r)) {
+        active.push_back(*a);
       } else if (r->orphaned.load(std::memory_order_acquire)) {
         reap = true;
       }
@@ -769,9 +784,7 @@ void writer_main() {
       a.ring->ring.consume(a.next);
       ++a.finished;
       ++done;
-      a.next = a.ring->ring.peek();
-      if (a.next != nullptr) a.time = entry_time(a.next);
-      if (a.next == nullptr) {
+      if (!a.advance()) {
         exhausted.push_back(a);
         a = active.back();
         active.pop_back();
@@ -870,6 +883,21 @@ void stop_at_exit() { (void)dagstack::logger::stop_deferred(std::chrono::millise
 // The largest entry enqueue_small() writes.
 constexpr std::size_t kSmallEntry = 512;
 
+// The header of an entry of `size` bytes holding `site` (kind: inline or heap).
+EntryHeader entry_header(std::size_t size, std::uint32_t kind, const CallSite& site) noexcept {
+  return EntryHeader{static_cast<std::uint32_t>(size), kind | (site.time_tsc ? kTimeTsc : 0),
+                     site.time_unix_nano};
+}
+
+// After a commit: wakes the writer for an ERROR-or-worse record, when it has fallen another
+// 1/kWakeSteps of the ring behind, or when it sleeps long.
+void wake_if_due(ByteRing& ring, const CallSite& site, State& s) noexcept {
+  if (site.severity >= kSeverityError || ring.behind_by_step(ring.capacity() / kWakeSteps) ||
+      s.parked.load(std::memory_order_relaxed)) {
+    wake_writer();
+  }
+}
+
 // Writes a call site without nested values, fmt body or references into a block of kSmallEntry
 // reserved at once, and commits it at its real size: no separate pass to size it. False, with
 // nothing committed, when the block is not free or the entry would not fit in it.
@@ -896,15 +924,11 @@ bool enqueue_small(ThreadRing& tr, const CallSite& site, State& s) noexcept {
     p = write_string(p, b.value);
   }
   const std::size_t size = round16(static_cast<std::size_t>(p - slot));
-  const EntryHeader header{static_cast<std::uint32_t>(size),
-                           kEntryInline | (site.time_tsc ? kTimeTsc : 0), site.time_unix_nano};
+  const EntryHeader header = entry_header(size, kEntryInline, site);
   std::memcpy(slot, &header, sizeof header);
   ring.commit(size);
   bump(tr.enqueued);
-  if (site.severity >= kSeverityError || ring.behind_by_step(ring.capacity() / kWakeSteps) ||
-      s.parked.load(std::memory_order_relaxed)) {
-    wake_writer();
-  }
+  wake_if_due(ring, site, s);
   return true;
 }
 
@@ -992,10 +1016,7 @@ bool deferred_enqueue(const CallSite& site,
       slot = ring.reserve(entry);
     }
   }
-  const EntryHeader header{
-      static_cast<std::uint32_t>(entry),
-      (heap != nullptr ? kEntryHeap : kEntryInline) | (site.time_tsc ? kTimeTsc : 0),
-      site.time_unix_nano};
+  const EntryHeader header = entry_header(entry, heap != nullptr ? kEntryHeap : kEntryInline, site);
   std::memcpy(slot, &header, sizeof header);
   if (heap != nullptr) {
     std::memcpy(slot + sizeof header, &heap, sizeof heap);
@@ -1007,10 +1028,7 @@ bool deferred_enqueue(const CallSite& site,
   if (nested != nullptr) nested->values.clear();  // owned by the entry now
   ring.commit(entry);
   bump(tr->enqueued);
-  if (site.severity >= kSeverityError || ring.behind_by_step(ring.capacity() / kWakeSteps) ||
-      s.parked.load(std::memory_order_relaxed)) {
-    wake_writer();
-  }
+  wake_if_due(ring, site, s);
   return true;
 }
 
@@ -1098,7 +1116,7 @@ void deferred_emergency_drain() noexcept {
     std::size_t n = 0;
     for (ThreadRing* r : s.rings) {
       if (n == kMerge) break;
-      if (const EntryHeader* h = r->ring.peek()) active[n++] = {r, h, 0, entry_time(h)};
+      if (const auto a = Active::first(r)) active[n++] = *a;
     }
     if (n == 0) break;
     while (n != 0) {
@@ -1109,9 +1127,7 @@ void deferred_emergency_drain() noexcept {
       Active& a = active[best];
       finish_entry(a.next, a.time, d, true);
       a.ring->ring.pop(a.next);
-      a.next = a.ring->ring.peek();
-      if (a.next != nullptr) a.time = entry_time(a.next);
-      if (a.next == nullptr) active[best] = active[--n];
+      if (!a.advance()) active[best] = active[--n];
     }
   }
   s.rings_mutex.unlock();

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <list>
 #include <map>
@@ -281,6 +282,28 @@ TEST_F(LoggerApiTest, FormatWithAttributesIntoFileSinkDoesNotAllocate) {
   EXPECT_EQ(counter.stop(), 0u);
   sink->close();
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+// format_rfc3339_nanos computes the date itself: every other day from 1900 to 2262, at a time
+// of day that moves through the hours, against gmtime_r; nanoseconds before 1970 round down.
+TEST(Rfc3339Time, MatchesGmtimeFrom1900To2262) {
+  constexpr std::int64_t kDay = 86400;
+  for (std::int64_t days = -25567; days <= 106750; days += 2) {  // int64 nanoseconds end in 2262
+    const std::int64_t secs = days * kDay + (days * 3607) % kDay;
+    const std::int64_t nanos = secs * 1'000'000'000 + 123456789;
+    const auto t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&t, &tm), nullptr);
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.123456789Z", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    ASSERT_EQ(dl::detail::format_rfc3339_nanos(nanos), want) << "day " << days;
+  }
+  EXPECT_EQ(dl::detail::format_rfc3339_nanos(-1), "1969-12-31T23:59:59.999999999Z");
 }
 
 }  // namespace

@@ -380,15 +380,18 @@ void check_reference(IngestTransaction& tx, Table table, std::string_view id, co
   }
 }
 
-// Writes row `id` of `table` with `write` (its reference checks and its upsert, which throws
-// "<entity> <id> belongs to a different project" when it changed nothing). The SQL function checks
-// the row's own owner before anything else; as the upsert refuses another project's row with that
-// same error, the lookup only decides which error wins, so it runs only when `write` fails.
+// Writes row `id` of `table` with `write` (its reference checks and its upsert; returns the rows
+// the upsert changed: none when another project owns the row, which is refused with
+// "<entity> <id> belongs to a different project"). The SQL function checks the row's own owner
+// before anything else; as the upsert refuses another project's row with that same error, the
+// lookup only decides which error wins, so it runs only when `write` fails.
 template <typename Write>
 void write_row(IngestTransaction& tx, Table table, std::string_view id, const char* entity,
                Write&& write) {
   try {
-    write();
+    if (write() == 0) {
+      throw StoreError(entity + (" " + std::string(id)) + " belongs to a different project");
+    }
   } catch (...) {
     check_owner(tx, table, id, entity);
     throw;
@@ -417,9 +420,7 @@ void ingest_session(IngestTransaction& tx, const JsonValue& s) {
         .integer(6, ended_at_us)
         .text(7, json_field_or_empty_object(s, "metadata"));
     upsert.run();
-    if (sqlite3_changes(tx.db()) == 0) {
-      throw StoreError("session " + std::string(id) + " belongs to a different project");
-    }
+    return sqlite3_changes(tx.db());
   });
 }
 
@@ -453,9 +454,7 @@ void ingest_run(IngestTransaction& tx, const JsonValue& r) {
         .text(10, json_field(r, "error"))
         .text(11, json_field_or_empty_object(r, "metadata"));
     upsert.run();
-    if (sqlite3_changes(tx.db()) == 0) {
-      throw StoreError("run " + std::string(id) + " belongs to a different project");
-    }
+    return sqlite3_changes(tx.db());
   });
 }
 
@@ -500,9 +499,7 @@ void ingest_span(IngestTransaction& tx, const JsonValue& sp) {
         .integer(13, iteration)
         .text(14, json_field_or_empty_object(sp, "attributes"));
     upsert.run();
-    if (sqlite3_changes(tx.db()) == 0) {
-      throw StoreError("span " + std::string(id) + " belongs to a different project");
-    }
+    return sqlite3_changes(tx.db());
   });
 }
 
@@ -531,9 +528,7 @@ void ingest_event(IngestTransaction& tx, const JsonValue& e) {
         .text(8, to_json(*member(e, "content")))
         .text(9, json_field_or_empty_object(e, "attributes"));
     upsert.run();
-    if (sqlite3_changes(tx.db()) == 0) {
-      throw StoreError("event " + std::string(id) + " belongs to a different project");
-    }
+    return sqlite3_changes(tx.db());
   });
 }
 
