@@ -107,6 +107,15 @@ std::string& emergency_line() {
 // The thread inside an AsyncSink writer's batch, and the sink it is delivering to.
 thread_local const FileSink* tl_batching = nullptr;
 
+// The calling thread's identity for FileSink::batch_owner_ (an address no other thread has).
+const void* thread_tag() noexcept {
+  thread_local const char tag = 0;
+  return &tag;
+}
+
+// The smallest buffer_bytes with which a batch is written behind (smaller: by the batch thread).
+constexpr std::size_t kMinWriteBehindBytes = 4096;
+
 std::size_t count_newlines(const char* p, std::size_t n) noexcept {
   std::size_t count = 0;
   const char* end = p + n;
@@ -185,7 +194,11 @@ FileSink::FileSink(const FileSinkOptions& options)
       fsync_(options.fsync),
       timer_enabled_(options.durability == FileDurability::kBuffered && options.buffer_bytes > 0 &&
                      options.flush_interval.count() > 0),
-      check_interval_(std::max(options.reopen_check_interval, std::chrono::milliseconds(0))) {
+      check_interval_(std::max(options.reopen_check_interval, std::chrono::milliseconds(0))),
+      batch_limit_(options.write_behind && options.durability == FileDurability::kWriteThrough &&
+                           options.max_bytes == 0 && options.buffer_bytes >= kMinWriteBehindBytes
+                       ? options.buffer_bytes
+                       : 0) {
   Failure failure;
   if (max_bytes_ > 0) {
     lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -206,6 +219,10 @@ FileSink::FileSink(const FileSinkOptions& options)
   auto& live = live_file_sinks();
   try {
     buffer_.reserve(buffer_bytes_ + 4096);
+    if (batch_limit_ != 0) {
+      batch_.reserve(buffer_bytes_ + 4096);  // never grows past it
+      io_buf_.reserve(buffer_bytes_ + 4096);
+    }
     rotate_from_.reserve(path_.size() + 16);
     rotate_to_.reserve(path_.size() + 16);
     (void)emergency_line();
@@ -253,6 +270,18 @@ void FileSink::after_fork_child() noexcept {
     sink->buffer_.clear();
     sink->head_started_ = false;
     sink->pending_records_ = 0;
+    // The write-behind thread and the batch thread are the parent's, and so is their chunk.
+    new (&sink->io_cv_) std::condition_variable();
+    new (&sink->io_done_cv_) std::condition_variable_any();
+    sink->io_busy_.store(false, std::memory_order_relaxed);
+    sink->io_buf_.clear();
+    if (sink->io_.joinable()) new std::thread(std::move(sink->io_));
+    sink->io_started_ = sink->io_wanted_ = sink->io_stop_ = false;
+    sink->batch_owner_.store(nullptr, std::memory_order_relaxed);
+    sink->batch_.clear();
+    sink->batch_records_ = 0;
+    sink->batch_committed_.store(0, std::memory_order_relaxed);
+    sink->handed_written_ = sink->handed_;
     if (sink->lock_fd_ >= 0) {
       ::close(sink->lock_fd_);
       sink->lock_fd_ = ::open(sink->lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -322,8 +351,8 @@ void FileSink::close_fd_locked() noexcept {
   }
 }
 
-bool FileSink::write_buffer_locked(Failure& failure) {
-  if (buffer_.empty()) return true;
+// The file is there to write to: a removed one is replaced, a lost descriptor reopened.
+bool FileSink::prepare_fd_locked(Failure& failure) {
   if (fd_ >= 0) {
     struct stat st {};
     if (::fstat(fd_, &st) == 0) {
@@ -339,7 +368,15 @@ bool FileSink::write_buffer_locked(Failure& failure) {
   if (fd_ < 0) {
     if (!open_locked(failure, /*check_tail=*/false)) return false;
     ++stats_.reopens;
-    if (buffer_.empty()) return true;  // the only pending line was a started one
+  }
+  return true;
+}
+
+bool FileSink::write_buffer_locked(Failure& failure) {
+  if (!buffer_.empty() && !prepare_fd_locked(failure)) return false;
+  if (buffer_.empty()) {  // nothing pending, or only a started line given up by a reopen
+    handed_written_ = handed_;
+    return true;
   }
   std::size_t off = 0;
   int err = 0;
@@ -367,6 +404,7 @@ bool FileSink::write_buffer_locked(Failure& failure) {
   if (off == buffer_.size()) {
     buffer_.clear();
     head_started_ = false;
+    handed_written_ = handed_;
     return true;
   }
   // Keep what the kernel refused, for the next attempt; a line cut in two is finished first.
@@ -497,8 +535,21 @@ void FileSink::emit(const LogRecord& record) {
   line.push_back('\n');
 
   Failure failure;
+  if (batch_limit_ != 0 && batch_owner_.load(std::memory_order_relaxed) == thread_tag()) {
+    // The batch thread: appended without the lock; a full chunk is handed on first. A line
+    // longer than a chunk goes the locked way below (written at once, after the chunk).
+    if (batch_.size() + line.size() > batch_limit_) hand_off(failure);
+    if (line.size() <= batch_limit_) {
+      batch_.append(line);
+      ++batch_records_;
+      batch_committed_.store(batch_.size(), std::memory_order_release);
+      if (failure) report(failure);
+      return;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    await_io_locked();
     if (closed_) {
       // Counted, and reported once: a record that arrives after close() is lost.
       failure.after_close = stats_.records_dropped == 0;
@@ -537,21 +588,193 @@ void FileSink::emit(const LogRecord& record) {
 }
 
 void FileSink::begin_batch() noexcept {
-  if (durability_ == FileDurability::kWriteThrough) tl_batching = this;
+  if (durability_ != FileDurability::kWriteThrough) return;
+  if (batch_limit_ != 0) {
+    const void* me = thread_tag();
+    const void* none = nullptr;
+    if (batch_owner_.load(std::memory_order_relaxed) == me ||
+        batch_owner_.compare_exchange_strong(none, me, std::memory_order_acquire)) {
+      return;
+    }
+  }
+  tl_batching = this;  // another thread's batch is written behind: this one writes its own
 }
 
 void FileSink::end_batch() noexcept {
+  if (batch_limit_ != 0 && batch_owner_.load(std::memory_order_relaxed) == thread_tag()) {
+    Failure failure;
+    hand_off(failure);
+    batch_owner_.store(nullptr, std::memory_order_release);
+    if (failure) report(failure);
+    return;
+  }
   if (tl_batching != this) return;
   tl_batching = nullptr;
   Failure failure;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    await_io_locked();
     if (!closed_ && !buffer_.empty()) {
       check_path_locked(failure);  // a renamed file is noticed once per batch, as per record
       write_buffer_locked(failure);
     }
   }
   if (failure) report(failure);
+}
+
+std::uint64_t FileSink::batch_ticket() const noexcept {
+  return ticket_.load(std::memory_order_relaxed);
+}
+
+void FileSink::settle_batches(std::uint64_t ticket) noexcept {
+  if (ticket == 0) return;
+  Failure failure;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ || handed_written_ >= ticket) return;
+    await_io_locked();
+    if (closed_ || handed_written_ >= ticket) return;
+    check_path_locked(failure);
+    write_buffer_locked(failure);  // the write-behind thread has not got to it yet
+  }
+  if (failure) report(failure);
+}
+
+// Called by the batch thread (batch_owner_) only. The chunk joins buffer_ (in order after what is
+// pending there) and the write-behind thread writes it; the batch thread writes instead when the
+// previous chunk is still pending or the thread cannot be started.
+void FileSink::hand_off(Failure& failure) noexcept {
+  if (batch_.empty()) return;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!closed_ && !buffer_.empty() && buffer_.size() + batch_.size() > 2 * batch_limit_) {
+      // Two chunks wait already (the write-behind thread lags, or failed writes left bytes).
+      await_io_locked();
+      if (!closed_) {
+        check_path_locked(failure);
+        if (!write_buffer_locked(failure) && buffer_.size() + batch_.size() > 2 * batch_limit_) {
+          drop_unstarted_locked(failure);  // no room: the new records win over the unstarted ones
+        }
+      }
+    }
+    if (closed_) {
+      failure.after_close = stats_.records_dropped == 0;
+      stats_.records_dropped += batch_records_;
+    } else {
+      if (buffer_.empty()) {
+        buffer_.swap(batch_);  // both keep their reserved capacity
+      } else {
+        buffer_.append(batch_);
+      }
+      pending_records_ += batch_records_;
+      ++handed_;
+      ticket_.store(handed_, std::memory_order_relaxed);
+      if (!io_started_ && !io_stop_) {
+        try {
+          io_ = std::thread([this] { io_loop(); });
+          io_started_ = true;
+        } catch (...) {
+          // No thread now: written here, and tried again at the next chunk.
+        }
+      }
+      if (io_started_) {
+        io_wanted_ = true;
+        wake = true;
+      } else {
+        check_path_locked(failure);
+        write_buffer_locked(failure);
+      }
+    }
+    batch_.clear();
+    batch_records_ = 0;
+    batch_committed_.store(0, std::memory_order_release);
+  }
+  if (wake) io_cv_.notify_one();
+}
+
+void FileSink::await_io_locked() noexcept {
+  while (io_busy_.load(std::memory_order_acquire)) io_done_cv_.wait(mutex_);
+}
+
+// The write-behind thread: writes what batch threads hand on, until close().
+void FileSink::io_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    io_cv_.wait(lock, [this] { return io_wanted_ || io_stop_; });
+    if (io_stop_) return;  // close() has written what was pending
+    io_wanted_ = false;
+    Failure failure;
+    while (!closed_ && !buffer_.empty() && io_write_one(lock, failure)) {
+    }
+    if (failure) {
+      lock.unlock();
+      report(failure);
+      lock.lock();
+    }
+  }
+}
+
+// Takes buffer_ and writes it with the lock released. False when the write failed: what the
+// kernel refused goes back in front of buffer_ (a cut line first), as write_buffer_locked() keeps
+// it, and is tried again with the next chunk.
+bool FileSink::io_write_one(std::unique_lock<std::mutex>& lock, Failure& failure) {
+  check_path_locked(failure);  // a renamed file is noticed once per chunk, as per record
+  if (!prepare_fd_locked(failure)) return false;
+  if (buffer_.empty()) {
+    handed_written_ = handed_;
+    return true;
+  }
+  io_buf_.swap(buffer_);
+  const std::uint64_t records = pending_records_;
+  const bool started = head_started_;
+  const std::uint64_t handed = handed_;
+  const int fd = fd_;
+  pending_records_ = 0;
+  head_started_ = false;
+  io_busy_.store(true, std::memory_order_relaxed);
+  lock.unlock();
+  std::size_t off = 0;
+  int err = 0;
+  while (off < io_buf_.size()) {
+    const ssize_t n = ::write(fd, io_buf_.data() + off, io_buf_.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (n == 0) {
+      err = EIO;
+      break;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  lock.lock();
+  io_busy_.store(false, std::memory_order_release);
+  stats_.bytes_written += off;
+  file_size_ += off;
+  const std::size_t lines = off == io_buf_.size() ? records : count_newlines(io_buf_.data(), off);
+  stats_.records_written += lines;
+  bool ok = true;
+  if (off == io_buf_.size()) {
+    handed_written_ = std::max(handed_written_, handed);
+  } else {
+    try {
+      buffer_.insert(0, io_buf_, off, std::string::npos);
+      pending_records_ += records - lines;
+      head_started_ = off > 0 ? io_buf_[off - 1] != '\n' : started;
+    } catch (...) {
+      stats_.records_dropped += records - lines;
+      failure.dropped += records - lines;
+    }
+    ++stats_.write_errors;
+    failure.set("file write failed", err);
+    if (err == EBADF) fd_ = -1;
+    ok = false;
+  }
+  io_buf_.clear();
+  io_done_cv_.notify_all();
+  return ok;
 }
 
 void FileSink::report(const Failure& failure) const noexcept {
@@ -587,6 +810,8 @@ FlushResult FileSink::flush(std::chrono::milliseconds /*timeout*/) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return FlushResult::ok();
+    await_io_locked();
+    if (closed_) return FlushResult::ok();
     check_path_locked(failure);
     if (write_buffer_locked(failure)) sync_locked(failure);
   }
@@ -604,6 +829,8 @@ void FileSink::close() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return;
+    await_io_locked();
+    if (closed_) return;
     closed_ = true;
     if (write_buffer_locked(failure)) sync_locked(failure);
     if (pending_records_ != 0) {
@@ -618,9 +845,12 @@ void FileSink::close() {
       ::close(lock_fd_);
       lock_fd_ = -1;
     }
+    io_stop_ = true;
   }
   timer_cv_.notify_all();
+  io_cv_.notify_all();
   if (timer_.joinable() && timer_.get_id() != std::this_thread::get_id()) timer_.join();
+  if (io_.joinable() && io_.get_id() != std::this_thread::get_id()) io_.join();
   if (failure) report(failure);
 }
 
@@ -629,6 +859,8 @@ bool FileSink::reopen() {
   bool ok = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return false;
+    await_io_locked();
     if (closed_) return false;
     write_buffer_locked(failure);  // pending bytes belong to the old file
     close_fd_locked();
@@ -684,16 +916,47 @@ bool FileSink::emergency_lock() noexcept {
 // Crash handler only. write_buffer_locked() uses fstat/open/pread/write and moves bytes within
 // the reserved buffer: no allocation, no lock; nothing is reported (no logging in a handler).
 void FileSink::emergency_flush() noexcept {
+  emergency_await_io();
   if (!emergency_lock()) return;
   if (!closed_ && !buffer_.empty()) {
     Failure ignored;
     (void)write_buffer_locked(ignored);
   }
+  if (!closed_) emergency_write_batch_locked();
   mutex_.unlock();
+}
+
+// A chunk being written behind is older than what is pending: let the write-behind thread finish
+// it (bounded; if it does not, the pending bytes are written anyway).
+void FileSink::emergency_await_io() noexcept {
+  for (int i = 0; i < kEmergencyLockTries && io_busy_.load(std::memory_order_acquire); ++i) {
+    const struct timespec pause { 0, 1000 * 1000 };
+    ::nanosleep(&pause, nullptr);
+  }
+}
+
+// The records a batch thread has put in its chunk but not handed on (it died mid-batch, or is
+// stopped by the crash handler), written once after buffer_. The chunk is not reallocated while
+// it fills and is swapped only under the lock, so its committed bytes are whole lines.
+void FileSink::emergency_write_batch_locked() noexcept {
+  const std::size_t n = batch_committed_.load(std::memory_order_acquire);
+  if (n == 0 || fd_ < 0 || emergency_batch_done_) return;
+  emergency_batch_done_ = true;
+  std::size_t off = 0;
+  while (off < n) {
+    const ssize_t w = ::write(fd_, batch_.data() + off, n - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    off += static_cast<std::size_t>(w);
+  }
+  stats_.bytes_written += off;
+  file_size_ += off;
+  stats_.records_written += count_newlines(batch_.data(), off);
 }
 
 bool FileSink::emergency_emit(const LogRecord& record) noexcept {
   if (record.severity_number < min_severity_) return true;
+  emergency_await_io();
   std::string& line = emergency_line();
   line.clear();
   try {
@@ -706,6 +969,7 @@ bool FileSink::emergency_emit(const LogRecord& record) noexcept {
   bool ok = false;
   Failure ignored;
   if (!closed_ && write_buffer_locked(ignored) && fd_ >= 0) {
+    emergency_write_batch_locked();
     std::size_t off = 0;
     while (off < line.size()) {
       const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);

@@ -98,6 +98,12 @@ class ByteRing {
   void consume(const EntryHeader* h) noexcept { tail_local_ += h->size; }
   // Consumer: hands every consumed entry's bytes back to the producer.
   void publish() noexcept { tail_.store(tail_local_, std::memory_order_release); }
+  // Consumer: the position after the last consumed entry, for publish_to().
+  std::uint64_t consumed() const noexcept { return tail_local_; }
+  // Consumer: hands back the bytes before `pos` (a consumed() value); an older one is ignored.
+  void publish_to(std::uint64_t pos) noexcept {
+    if (pos > tail_.load(std::memory_order_relaxed)) tail_.store(pos, std::memory_order_release);
+  }
   // Consumer: consume() and publish() at once.
   void pop(const EntryHeader* h) noexcept {
     consume(h);

@@ -726,6 +726,25 @@ void writer_main() {
   std::vector<Active> exhausted;
   std::vector<ThreadRing*> graveyard;  // unlinked, freed when no flush waits
   Decoded decoded;
+  // Write-behind: a pass's ring bytes go back (and a flush sees its records) once the sinks that
+  // write behind have written them; that is checked after the next pass has been encoded, so
+  // their writing overlaps it. A pass that empties the rings is settled at once.
+  SinkBatch batches[2];
+  int cur = 0;
+  struct Finished {
+    ThreadRing* ring;
+    std::uint64_t pos;       // ByteRing::consumed() after the pass
+    std::uint64_t finished;  // records of this ring in the pass
+  };
+  std::vector<Finished> unsettled;  // the last pass's, not yet handed back
+  const auto settle_and_publish = [&unsettled](SinkBatch& b) {
+    b.settle();
+    for (const Finished& f : unsettled) {
+      f.ring->ring.publish_to(f.pos);
+      bump(f.ring->written, f.finished);
+    }
+    unsettled.clear();
+  };
   auto last_work = std::chrono::steady_clock::now();
   std::uint64_t last_tsc_time = 0;  // of the last record with a counter time
   for (;;) {
@@ -758,7 +777,7 @@ void writer_main() {
     const auto later = [](const Active& a, const Active& b) { return a.time > b.time; };
     const bool use_heap = active.size() > 4;
     if (use_heap) std::make_heap(active.begin(), active.end(), later);
-    SinkBatch batch;
+    SinkBatch& batch = batches[cur];
     tl_sink_batch = &batch;
     while (!active.empty() && done < kPassRecords) {
       std::size_t best = 0;
@@ -795,11 +814,17 @@ void writer_main() {
     }
     tl_sink_batch = nullptr;
     batch.end();
+    settle_and_publish(batches[cur ^ 1]);  // the previous pass, written behind meanwhile
     for (auto* list : {&active, &exhausted}) {
       for (Active& a : *list) {
-        a.ring->ring.publish();
-        bump(a.ring->written, a.finished);
+        // A ring with records here is not reaped before they are handed back (tail < head).
+        if (a.finished != 0) unsettled.push_back({a.ring, a.ring->ring.consumed(), a.finished});
       }
+    }
+    if (active.empty() || s.stop.load(std::memory_order_acquire)) {
+      settle_and_publish(batch);  // nothing more to overlap with
+    } else {
+      cur ^= 1;
     }
     // Rings of ended threads leave the list as soon as they are empty (busy or not, so the list
     // stays as long as the live threads); they are freed once no flush may hold them.

@@ -61,18 +61,31 @@ struct CallSite {
 // deferred writer around each pass so file sinks write once per pass, not once per record.
 struct SinkBatch {
   std::vector<std::shared_ptr<Sink>> sinks;
-  // begin_batch() on `s` the first time it is met; keeps it alive until end().
+  // Sinks that write behind (Sink::batch_ticket), with their ticket at end(), until settle().
+  std::vector<std::pair<std::shared_ptr<Sink>, std::uint64_t>> handed;
+  // begin_batch() on `s` the first time it is met; keeps it alive until end() (or settle()).
   void add(const std::shared_ptr<Sink>& s) {
     for (const auto& have : sinks) {
       if (have == s) return;
     }
     sinks.push_back(s);
+    handed.reserve(sinks.size());  // so that end() does not allocate
     s->begin_batch();
   }
   // end_batch() on every sink met.
   void end() noexcept {
-    for (const auto& s : sinks) s->end_batch();
+    for (auto& s : sinks) {
+      s->end_batch();
+      if (const std::uint64_t ticket = s->batch_ticket(); ticket != 0) {
+        handed.emplace_back(std::move(s), ticket);
+      }
+    }
     sinks.clear();
+  }
+  // Returns once what the sinks write behind since end() has reached them.
+  void settle() noexcept {
+    for (const auto& [s, ticket] : handed) s->settle_batches(ticket);
+    handed.clear();
   }
 };
 extern constinit thread_local SinkBatch* tl_sink_batch;

@@ -167,13 +167,16 @@ TEST_F(FileFaults, LogrotateRenameIsNoticedBetweenBatches) {
   sink.begin_batch();
   for (int i = 0; i < 3; ++i) sink.emit(rec_.make(i));
   sink.end_batch();
+  sink.settle_batches(sink.batch_ticket());  // written behind: in the file now
   sink.begin_batch();
   for (int i = 3; i < 6; ++i) sink.emit(rec_.make(i));
   ASSERT_EQ(::rename(path.c_str(), (path + ".1").c_str()), 0);  // during the batch
   sink.end_batch();
+  sink.settle_batches(sink.batch_ticket());  // written behind: in the file now
   sink.begin_batch();
   for (int i = 6; i < 9; ++i) sink.emit(rec_.make(i));
   sink.end_batch();
+  sink.settle_batches(sink.batch_ticket());  // written behind: in the file now
   const Lines old_file = read_records(path + ".1");
   const Lines new_file = read_records(path);
   EXPECT_EQ(old_file.bad + new_file.bad, 0u);

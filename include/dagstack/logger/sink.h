@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,14 @@ class Sink {
   // together at end_batch(). Default: nothing (every emit stands alone).
   virtual void begin_batch() noexcept {}
   virtual void end_batch() noexcept {}
+
+  // Write-behind: a sink whose end_batch() hands the batch to a thread of its own (FileSink)
+  // returns here, right after end_batch() on the same thread, a ticket for every batch handed on
+  // so far. Default 0: end_batch() has delivered the batch before it returns.
+  virtual std::uint64_t batch_ticket() const noexcept { return 0; }
+  // Returns once the batches up to `ticket` have reached the destination (written by the calling
+  // thread when the sink's own thread lags). Failures are counted and reported as for emit().
+  virtual void settle_batches(std::uint64_t /*ticket*/) noexcept {}
 
   // Called by the crash handler (a fatal signal or std::terminate, see crash_handler.h), possibly
   // while other threads still run and with this sink's locks held by the crashing thread: hands

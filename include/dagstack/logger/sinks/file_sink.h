@@ -2,6 +2,7 @@
 // (`FileSinkOptions`, `FileDurability`), `FileSinkStats` and `make_file_sink()`.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -44,6 +45,11 @@ struct FileSinkOptions {
   // default 1 s: how often the path is checked (one stat(2)) for a rename or removal by another
   // program (logrotate without copytruncate); a changed path is reopened. 0 = before every write
   std::chrono::milliseconds reopen_check_interval{1000};
+  // default true. kWriteThrough without rotation, inside a writer's batch (AsyncSink, the
+  // deferred path): a thread of the sink's own writes the batch's bytes to the file while the
+  // writer encodes the next records (at most one chunk of buffer_bytes waits; flush(),
+  // settle_batches() and the crash handler write it). false: the writer's thread writes them.
+  bool write_behind = true;
 };
 
 // Counters kept by a FileSink (all monotonic since construction). Records are counted whole:
@@ -123,9 +129,13 @@ class FileSink final : public Sink {
   bool supports_severity(int severity_number) const noexcept override {
     return severity_number >= min_severity_;
   }
-  // kWriteThrough: records emitted by this thread until end_batch() are written in one go.
+  // kWriteThrough: records emitted by this thread until end_batch() are written in one go, by
+  // the sink's write-behind thread when write_behind is set (one batch thread at a time; another
+  // thread's batch is written at its end_batch() by that thread).
   void begin_batch() noexcept override;
   void end_batch() noexcept override;
+  std::uint64_t batch_ticket() const noexcept override;
+  void settle_batches(std::uint64_t ticket) noexcept override;
   void emergency_flush() noexcept override;
   bool emergency_emit(const LogRecord& record) noexcept override;
 
@@ -152,7 +162,16 @@ class FileSink final : public Sink {
   void report(const Failure& failure) const noexcept;
   void timer_loop();
   bool emergency_lock() noexcept;
+  void emergency_write_batch_locked() noexcept;
+  void emergency_await_io() noexcept;
   static void after_fork_child() noexcept;
+  // Write-behind: the batch thread's chunk moves to buffer_ and the write-behind thread is told.
+  void hand_off(Failure& failure) noexcept;
+  void io_loop();
+  bool io_write_one(std::unique_lock<std::mutex>& lock, Failure& failure);
+  // Waits (the lock released meanwhile) until the write-behind thread is not writing.
+  void await_io_locked() noexcept;
+  bool prepare_fd_locked(Failure& failure);
 
   const std::string path_;
   const std::string id_;
@@ -184,6 +203,29 @@ class FileSink final : public Sink {
   FileSinkStats stats_;
   std::string rotate_from_, rotate_to_;  // reserved scratch for the numbered archive names
   std::thread timer_;
+
+  // Write-behind (see FileSinkOptions::write_behind). The batch thread (batch_owner_) appends to
+  // batch_ without the lock, up to batch_limit_ bytes, and hands the chunk to buffer_ under it.
+  // io_ takes buffer_ into io_buf_ under the lock and writes it without: while io_busy_, io_ owns
+  // fd_ and io_buf_, and every other user of the file first waits in await_io_locked().
+  // batch_committed_ is what the crash handler may write of batch_.
+  const std::size_t batch_limit_;  // 0: write-behind off
+  std::atomic<const void*> batch_owner_{nullptr};
+  std::string batch_;
+  std::uint64_t batch_records_ = 0;
+  std::atomic<std::size_t> batch_committed_{0};
+  std::string io_buf_;
+  std::condition_variable io_cv_;           // io_wanted_ or io_stop_ was set
+  std::condition_variable_any io_done_cv_;  // io_busy_ went false
+  std::thread io_;
+  bool io_started_ = false;
+  bool io_wanted_ = false;
+  bool io_stop_ = false;
+  std::atomic<bool> io_busy_{false};
+  std::uint64_t handed_ = 0;              // chunks handed to buffer_ by batch threads
+  std::uint64_t handed_written_ = 0;      // chunks (counted in handed_) the kernel has whole
+  std::atomic<std::uint64_t> ticket_{0};  // handed_, for batch_ticket() without the lock
+  bool emergency_batch_done_ = false;     // the crash handler wrote batch_ (once)
 };
 
 // A FileSink behind the Sink interface (std::dynamic_pointer_cast<FileSink> reaches stats()).
