@@ -64,8 +64,9 @@ bool stop_deferred(std::chrono::milliseconds timeout = kDefaultFlushTimeout);
 // True while the deferred path runs.
 bool deferred_running() noexcept;
 
-// Waits until every record queued before the call has been handed to its sinks (not the sinks'
-// own flush: Logger::flush() and shutdown() do both). False on timeout, or on the writer thread.
+// Waits until every record queued before the call has been handed to its sinks (a FileSink that
+// writes behind has written them), not the sinks' own flush: Logger::flush() and shutdown() do
+// both. False on timeout, or on the writer thread.
 bool flush_deferred(std::chrono::milliseconds timeout = kDefaultFlushTimeout);
 
 // The counters. Thread-safe.

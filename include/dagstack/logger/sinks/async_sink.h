@@ -81,8 +81,8 @@ struct AsyncSinkStats {
 // record the slot has held (at least 256 bytes; arenas over 64 KiB are released after use):
 // about 3.6 MB for the defaults once every slot has been used.
 //
-// Each batch the writer takes is bracketed by inner->begin_batch() / end_batch(), so a durable
-// FileSink writes the whole batch in one write(2). On a crash (see crash_handler.h) the queue is
+// Each batch the writer takes is bracketed by inner->begin_batch() / end_batch(), so a FileSink
+// writes the batch in chunks, on its write-behind thread. On a crash (see crash_handler.h) the queue is
 // drained into the inner sink; after _Exit or SIGKILL the queued records (at most
 // queue_capacity + batch_size) are lost.
 //

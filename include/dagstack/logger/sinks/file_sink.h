@@ -21,7 +21,8 @@ namespace dagstack::logger {
 enum class FileDurability {
   // Every record reaches the kernel (one write(2)) before emit() returns, so a crash, abort(),
   // _Exit or SIGKILL of the process loses nothing emit() returned (a power loss can: add fsync).
-  // Behind an AsyncSink the writer's batch goes to the kernel in one write(2) at the batch's end.
+  // Behind an AsyncSink or the deferred path the writer's batch goes to the kernel in chunks of
+  // buffer_bytes, written by the sink's write-behind thread (see FileSinkOptions::write_behind).
   kWriteThrough,
   // Throughput opt-out: records collect in `buffer_bytes` and are written when it is full, for a
   // record at or above `flush_severity`, every `flush_interval`, on flush() and close(). The crash
@@ -46,9 +47,10 @@ struct FileSinkOptions {
   // program (logrotate without copytruncate); a changed path is reopened. 0 = before every write
   std::chrono::milliseconds reopen_check_interval{1000};
   // default true. kWriteThrough without rotation, inside a writer's batch (AsyncSink, the
-  // deferred path): a thread of the sink's own writes the batch's bytes to the file while the
-  // writer encodes the next records (at most one chunk of buffer_bytes waits; flush(),
-  // settle_batches() and the crash handler write it). false: the writer's thread writes them.
+  // deferred path): a thread of the sink's own (started at the first batch) writes the batch's
+  // chunks of buffer_bytes while the writer encodes the next records. At most two chunks wait
+  // besides the one being written; flush(), settle_batches() and the crash handler write them.
+  // false: the writer's thread writes them at end_batch().
   bool write_behind = true;
 };
 
@@ -100,8 +102,19 @@ struct FileSinkStats {
 // logrotate's postrotate). While the path cannot be opened (directory removed), records wait in
 // the retry buffer and every write tries again.
 //
+// Write-behind (FileSinkOptions::write_behind): inside a writer's batch the records are encoded
+// into a chunk without the lock, and each full chunk (and the last one at end_batch()) is handed
+// to the sink's write-behind thread, which writes it without the lock while the writer goes on.
+// One thread at a time writes behind; another thread's batch is written by that thread. Every
+// other use of the file (emit outside a batch, flush, rotation, reopen, close) first waits for
+// the chunk being written, so lines never interleave and records keep their order. After
+// end_batch(), settle_batches(batch_ticket()) returns once the batch is in the file; the
+// deferred writer does that before a flush sees the records (AsyncSink's flush calls flush()).
+//
 // Crash handler: emergency_flush() writes the pending bytes, emergency_emit() writes one record
-// (used to drain an AsyncSink in front), both with a bounded try-lock and write(2) only.
+// (used to drain an AsyncSink in front), both with a bounded try-lock and write(2) only; a chunk
+// being written behind is let finish first (bounded). _Exit and SIGKILL lose the chunks not yet
+// written, as they lose a queue in front.
 //
 // In steady state emit() does no heap allocation (a per-thread encode buffer and the sink buffer
 // are reused). id "file:<absolute path>". Thread-safe (one mutex around the buffer and the file).
