@@ -90,10 +90,11 @@ void run_bursts(benchmark::State& state, Call&& call) {
   report_percentiles(state, samples);
 }
 
-void setup_dagstack_async() {
+void setup_dagstack_async(bool write_behind = false) {
   g_path = scratch_file("async-dagstack");
   dl::FileSinkOptions fo;
   fo.path = g_path;
+  fo.write_behind = write_behind;
   dl::AsyncSinkOptions ao;
   ao.queue_capacity = kQueue;
   ao.overflow = dl::OverflowPolicy::kBlock;
@@ -158,8 +159,9 @@ void AsyncFileNoise_baseline(benchmark::State& state) {
 
 // End to end: one producer emits batches of 4096 records and waits for them to be written
 // (flush); the writer thread is the bottleneck, so this is its throughput.
-void AsyncWriterThroughput_dagstack(benchmark::State& state) {
-  setup_dagstack_async();
+// `write_behind`: FileSinkOptions::write_behind, the file written by the sink's own thread.
+void async_writer_throughput(benchmark::State& state, bool write_behind) {
+  setup_dagstack_async(write_behind);
   dl::ScopedContext ctx(reference_context());
   std::int64_t n = 0;
   for (auto _ : state) {
@@ -173,6 +175,12 @@ void AsyncWriterThroughput_dagstack(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * 4096);
   teardown_dagstack_async(state);
+}
+void AsyncWriterThroughput_dagstack(benchmark::State& state) {
+  async_writer_throughput(state, false);
+}
+void AsyncWriterThroughputWriteBehind_dagstack(benchmark::State& state) {
+  async_writer_throughput(state, true);
 }
 
 // Heap allocations on the caller per enabled call into AsyncSink(FileSink), steady state.
@@ -221,10 +229,12 @@ void AllocsAsync64Loggers(benchmark::State& state) {
 // of ~180 bytes, far more than the bursts between two passes of the writer.
 constexpr std::size_t kDeferredRing = 512u << 10;
 
-void setup_dagstack_deferred(std::size_t ring_bytes = kDeferredRing, const char* path = nullptr) {
+void setup_dagstack_deferred(std::size_t ring_bytes = kDeferredRing, const char* path = nullptr,
+                             bool write_behind = false) {
   g_path = path != nullptr ? std::string(path) : scratch_file("deferred-dagstack");
   dl::FileSinkOptions fo;
   fo.path = g_path;
+  fo.write_behind = write_behind;
   g_log = configure_dagstack({dl::make_file_sink(fo)});
   dl::DeferredOptions o;
   o.ring_bytes = ring_bytes;
@@ -342,8 +352,11 @@ void AsyncFileFloor(benchmark::State& state) {
 // End to end on the deferred path: 4096 calls, then flush_deferred(): the writer's throughput
 // (merge, redaction, encoding, write to tmpfs).
 // `path` nullptr: a file on tmpfs; "/dev/null": the same without the kernel's copy.
-void deferred_writer_throughput(benchmark::State& state, const char* path) {
-  setup_dagstack_deferred(2u << 20, path);  // a batch of 4096 fits, as in AsyncSink's 8192 slots
+// `write_behind`: FileSinkOptions::write_behind, the file written by the sink's own thread.
+void deferred_writer_throughput(benchmark::State& state, const char* path,
+                                bool write_behind = false) {
+  setup_dagstack_deferred(2u << 20, path,
+                          write_behind);  // a batch of 4096 fits, as in AsyncSink's 8192 slots
   dl::ScopedContext ctx(reference_context());
   std::int64_t n = 0;
   for (auto _ : state) {
@@ -364,6 +377,10 @@ void DeferredWriterThroughput_dagstack(benchmark::State& state) {
 // The writer's own share: everything above but the bytes reaching a file.
 void DeferredWriterThroughputDevNull_dagstack(benchmark::State& state) {
   deferred_writer_throughput(state, "/dev/null");
+}
+// The same into tmpfs with the write(2) of each chunk on the FileSink's write-behind thread.
+void DeferredWriterThroughputWriteBehind_dagstack(benchmark::State& state) {
+  deferred_writer_throughput(state, nullptr, true);
 }
 
 // The ceiling of any writer on this machine: write(2) of the reference record's JSON line,
@@ -468,6 +485,7 @@ BENCHMARK(AsyncFile_dagstack)
 BENCHMARK(AsyncFile_spdlog)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
 BENCHMARK(AsyncFileNoise_baseline)->UseManualTime()->Iterations(bursts_per_run())->Threads(1);
 BENCHMARK(AsyncWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(AsyncWriterThroughputWriteBehind_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Allocs_AsyncFile_dagstack)->Iterations(100000);
 BENCHMARK(AllocsAsync64Loggers)->Iterations(100000);
 BENCHMARK(AsyncFile_deferred)
@@ -478,6 +496,9 @@ BENCHMARK(AsyncFile_deferred)
 BENCHMARK(AsyncFileFloor)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
 BENCHMARK(DeferredWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(DeferredWriterThroughputDevNull_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(DeferredWriterThroughputWriteBehind_dagstack)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(WriteFloor_raw)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(Allocs_Deferred_dagstack)->Iterations(100000);
 BENCHMARK(Allocs_Deferred8_dagstack)->Iterations(100000);

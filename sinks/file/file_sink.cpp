@@ -178,6 +178,27 @@ int flock_retry(int fd, int op) noexcept {
   }
 }
 
+// Writes [data, data + size) to fd, retrying short writes and EINTR. Returns the bytes written;
+// err is 0 when all were, else the errno that stopped it (EIO for a write that wrote nothing).
+std::size_t write_fully(int fd, const char* data, std::size_t size, int& err) noexcept {
+  std::size_t off = 0;
+  err = 0;
+  while (off < size) {
+    const ssize_t n = ::write(fd, data + off, size - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (n == 0) {
+      err = EIO;
+      break;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  return off;
+}
+
 }  // namespace
 
 FileSink::FileSink(const FileSinkOptions& options)
@@ -378,21 +399,8 @@ bool FileSink::write_buffer_locked(Failure& failure) {
     handed_written_ = handed_;
     return true;
   }
-  std::size_t off = 0;
   int err = 0;
-  while (off < buffer_.size()) {
-    const ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (n == 0) {
-      err = EIO;
-      break;
-    }
-    off += static_cast<std::size_t>(n);
-  }
+  const std::size_t off = write_fully(fd_, buffer_.data(), buffer_.size(), err);
   stats_.bytes_written += off;
   file_size_ += off;
   // Every pending record ends in the buffer's only newlines (JSON escapes its own): all of them
@@ -734,21 +742,8 @@ bool FileSink::io_write_one(std::unique_lock<std::mutex>& lock, Failure& failure
   head_started_ = false;
   io_busy_.store(true, std::memory_order_relaxed);
   lock.unlock();
-  std::size_t off = 0;
   int err = 0;
-  while (off < io_buf_.size()) {
-    const ssize_t n = ::write(fd, io_buf_.data() + off, io_buf_.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    if (n == 0) {
-      err = EIO;
-      break;
-    }
-    off += static_cast<std::size_t>(n);
-  }
+  const std::size_t off = write_fully(fd, io_buf_.data(), io_buf_.size(), err);
   lock.lock();
   io_busy_.store(false, std::memory_order_release);
   stats_.bytes_written += off;
@@ -942,13 +937,8 @@ void FileSink::emergency_write_batch_locked() noexcept {
   const std::size_t n = batch_committed_.load(std::memory_order_acquire);
   if (n == 0 || fd_ < 0 || emergency_batch_done_) return;
   emergency_batch_done_ = true;
-  std::size_t off = 0;
-  while (off < n) {
-    const ssize_t w = ::write(fd_, batch_.data() + off, n - off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    off += static_cast<std::size_t>(w);
-  }
+  int err = 0;
+  const std::size_t off = write_fully(fd_, batch_.data(), n, err);
   stats_.bytes_written += off;
   file_size_ += off;
   stats_.records_written += count_newlines(batch_.data(), off);
@@ -970,13 +960,8 @@ bool FileSink::emergency_emit(const LogRecord& record) noexcept {
   Failure ignored;
   if (!closed_ && write_buffer_locked(ignored) && fd_ >= 0) {
     emergency_write_batch_locked();
-    std::size_t off = 0;
-    while (off < line.size()) {
-      const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      off += static_cast<std::size_t>(n);
-    }
+    int err = 0;
+    const std::size_t off = write_fully(fd_, line.data(), line.size(), err);
     stats_.bytes_written += off;
     file_size_ += off;
     ok = off == line.size();

@@ -237,6 +237,7 @@ TEST_F(DeferredPathTest, FlushSeesEveryRecordInAFileWrittenBehind) {
   FileSinkOptions fo;
   fo.path = path;
   fo.buffer_bytes = 4096;  // many chunks per pass
+  fo.write_behind = true;
   auto file = make_file_sink(fo);
   configure_root(file);
   DeferredOptions o;

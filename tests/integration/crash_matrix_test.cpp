@@ -31,7 +31,19 @@ namespace fs = std::filesystem;
 namespace {
 
 enum class Death { kAbort, kSegv, kTerminate, kExit, kKill };
-enum class Setup { kFile, kAsyncFile, kDeferredFile };
+// ...WriteBehind: the same with FileSinkOptions::write_behind (the file written by its own thread).
+enum class Setup {
+  kFile,
+  kAsyncFile,
+  kDeferredFile,
+  kAsyncFileWriteBehind,
+  kDeferredFileWriteBehind
+};
+
+bool is_async(Setup s) { return s == Setup::kAsyncFile || s == Setup::kAsyncFileWriteBehind; }
+bool is_deferred(Setup s) {
+  return s == Setup::kDeferredFile || s == Setup::kDeferredFileWriteBehind;
+}
 
 const char* death_name(Death d) {
   switch (d) {
@@ -74,12 +86,16 @@ struct Shared {
 }
 
 void child(const std::string& path, Setup setup, Death how, Shared* shared) {
-  std::shared_ptr<dl::Sink> sink = dl::make_file_sink({.path = path});
-  if (setup == Setup::kAsyncFile) sink = dl::make_async_sink(sink);
+  dl::FileSinkOptions fo;
+  fo.path = path;
+  fo.write_behind =
+      setup == Setup::kAsyncFileWriteBehind || setup == Setup::kDeferredFileWriteBehind;
+  std::shared_ptr<dl::Sink> sink = dl::make_file_sink(fo);
+  if (is_async(setup)) sink = dl::make_async_sink(sink);
   dl::ConfigureOptions o;
   o.sinks = dl::SinkList{sink};
   dl::configure(o);
-  if (setup == Setup::kDeferredFile) dl::start_deferred();  // 64 KiB ring
+  if (is_deferred(setup)) dl::start_deferred();  // 64 KiB ring
   auto log = dl::Logger::get("crash.child");
   const long n = how == Death::kKill ? 1L << 40 : kRecords;
   for (long i = 0; i < n; ++i) {
@@ -173,9 +189,11 @@ void run_cell(Setup setup, Death how) {
   long missing = 0;
   for (long i = 0; i < returned; ++i) missing += c.seqs.count(i) == 0 ? 1 : 0;
   std::printf("[ loss ] %-10s x %-16s emits returned %ld, on disk %zu, lost %ld, torn lines %ld\n",
-              setup == Setup::kFile        ? "FileSink"
-              : setup == Setup::kAsyncFile ? "Async(File)"
-                                           : "Deferred(File)",
+              setup == Setup::kFile                   ? "FileSink"
+              : setup == Setup::kAsyncFile            ? "Async(File)"
+              : setup == Setup::kDeferredFile         ? "Deferred(File)"
+              : setup == Setup::kAsyncFileWriteBehind ? "Async(File, write-behind)"
+                                                      : "Deferred(File, write-behind)",
               death_name(how), returned, c.seqs.size(), missing, c.torn);
   EXPECT_TRUE(c.restart_seen) << "the record after the restart is not a whole line";
   EXPECT_EQ(c.duplicates, 0);
@@ -185,7 +203,7 @@ void run_cell(Setup setup, Death how) {
     // record (96 bytes: header, call site, body, one attribute), a writer's pass in progress
     // included (its entries are handed back only once the sinks have them).
     EXPECT_LE(static_cast<std::size_t>(missing),
-              setup == Setup::kAsyncFile ? kQueue + kBatch : std::size_t{65536 / 96});
+              is_async(setup) ? kQueue + kBatch : std::size_t{65536 / 96});
   } else {
     EXPECT_EQ(missing, 0) << "records whose emit returned are missing from the file";
   }
@@ -215,6 +233,16 @@ CRASH_CELL(DeferredFile, Segv)
 CRASH_CELL(DeferredFile, Terminate)
 CRASH_CELL(DeferredFile, Exit)
 CRASH_CELL(DeferredFile, Kill)
+CRASH_CELL(AsyncFileWriteBehind, Abort)
+CRASH_CELL(AsyncFileWriteBehind, Segv)
+CRASH_CELL(AsyncFileWriteBehind, Terminate)
+CRASH_CELL(AsyncFileWriteBehind, Exit)
+CRASH_CELL(AsyncFileWriteBehind, Kill)
+CRASH_CELL(DeferredFileWriteBehind, Abort)
+CRASH_CELL(DeferredFileWriteBehind, Segv)
+CRASH_CELL(DeferredFileWriteBehind, Terminate)
+CRASH_CELL(DeferredFileWriteBehind, Exit)
+CRASH_CELL(DeferredFileWriteBehind, Kill)
 
 // A file left with a torn last line (a writer killed mid-record) is repaired on open: the partial
 // line is cut off (its emit never returned), the next record follows the last whole one, and it

@@ -645,6 +645,7 @@ TEST_F(FileSinkTest, WriteBehindWritesEveryBatchInOrderAndSettleWaitsForIt) {
   const std::string path = dir_.file("behind.jsonl");
   auto o = opts(path);
   o.buffer_bytes = 4096;  // many chunks per batch
+  o.write_behind = true;
   dl::FileSink sink(o);
   int seq = 0;
   std::uint64_t last_ticket = 0;
@@ -685,6 +686,7 @@ TEST_F(FileSinkTest, WriteBehindFailuresAreCountedAndNothingIsLostSilently) {
   dl::Logger::get(dl::kInternalLoggerName).set_sinks({internal});
   auto o = opts("/dev/full");
   o.buffer_bytes = 4096;
+  o.write_behind = true;
   dl::FileSink sink(o);
   constexpr int kRecords = 200;
   sink.begin_batch();
@@ -715,6 +717,7 @@ TEST_F(FileSinkTest, WriteBehindWithConcurrentBatchesAndPlainEmits) {
   const std::string path = dir_.file("behind-threads.jsonl");
   auto o = opts(path);
   o.buffer_bytes = 4096;
+  o.write_behind = true;
   dl::FileSink sink(o);
   constexpr int kPerThread = 3000;
   const auto batcher = [&sink](int base) {
@@ -758,6 +761,7 @@ TEST_F(FileSinkTest, WriteBehindCloseDuringABatchCountsEveryRecord) {
   const std::string path = dir_.file("behind-close.jsonl");
   auto o = opts(path);
   o.buffer_bytes = 4096;
+  o.write_behind = true;
   dl::FileSink sink(o);
   std::atomic<int> emitted{0};
   std::atomic<bool> go{false};

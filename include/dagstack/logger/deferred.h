@@ -22,7 +22,7 @@ struct DeferredOptions {
   std::size_t ring_bytes = 64 * 1024;
   DeferredOverflow overflow = DeferredOverflow::kBlock;  // default block
   // default 1 ms: longest a record waits for an idle writer; ERROR-or-worse records, a ring an
-  // eighth full, flush() and configuration changes wake it at once.
+  // eighth full (at most 64 KiB queued), flush() and configuration changes wake it at once.
   std::chrono::microseconds max_delay{1000};
   // default true: with the default clock (system_clock()), a call reads the CPU's invariant
   // time-stamp counter (x86-64) instead of the clock, and the writer converts it to the clock's

@@ -22,7 +22,7 @@ enum class FileDurability {
   // Every record reaches the kernel (one write(2)) before emit() returns, so a crash, abort(),
   // _Exit or SIGKILL of the process loses nothing emit() returned (a power loss can: add fsync).
   // Behind an AsyncSink or the deferred path the writer's batch goes to the kernel in chunks of
-  // buffer_bytes, written by the sink's write-behind thread (see FileSinkOptions::write_behind).
+  // buffer_bytes, by the writer's thread or the sink's own (FileSinkOptions::write_behind).
   kWriteThrough,
   // Throughput opt-out: records collect in `buffer_bytes` and are written when it is full, for a
   // record at or above `flush_severity`, every `flush_interval`, on flush() and close(). The crash
@@ -46,12 +46,13 @@ struct FileSinkOptions {
   // default 1 s: how often the path is checked (one stat(2)) for a rename or removal by another
   // program (logrotate without copytruncate); a changed path is reopened. 0 = before every write
   std::chrono::milliseconds reopen_check_interval{1000};
-  // default true. kWriteThrough without rotation, inside a writer's batch (AsyncSink, the
-  // deferred path): a thread of the sink's own (started at the first batch) writes the batch's
-  // chunks of buffer_bytes while the writer encodes the next records. At most two chunks wait
-  // besides the one being written; flush(), settle_batches() and the crash handler write them.
-  // false: the writer's thread writes them at end_batch().
-  bool write_behind = true;
+  // default false: the writer's thread writes a batch's chunks of buffer_bytes as they fill and
+  // at end_batch(). true (kWriteThrough without rotation, inside a writer's batch: AsyncSink, the
+  // deferred path): a thread of the sink's own (started at the first batch) writes them while
+  // the writer encodes the next records. At most two chunks wait besides the one being written;
+  // flush(), settle_batches() and the crash handler write them. It pays where the writer's and
+  // that thread's cores share a cache, and costs where they do not (bench/README.md).
+  bool write_behind = false;
 };
 
 // Counters kept by a FileSink (all monotonic since construction). Records are counted whole:
