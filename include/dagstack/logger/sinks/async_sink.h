@@ -82,9 +82,9 @@ struct AsyncSinkStats {
 // about 3.6 MB for the defaults once every slot has been used.
 //
 // Each batch the writer takes is bracketed by inner->begin_batch() / end_batch(), so a FileSink
-// writes the batch in chunks (on its own thread with FileSinkOptions::write_behind). On a crash (see crash_handler.h) the
-// queue is drained into the inner sink; after _Exit or SIGKILL the queued records (at most
-// queue_capacity + batch_size) are lost.
+// writes the batch in chunks (on its own thread with FileSinkOptions::write_behind). On a crash
+// (see crash_handler.h) the queue is drained into the inner sink; after _Exit or SIGKILL the queued
+// records (at most queue_capacity + batch_size) are lost.
 //
 // fork(): in the child, an inherited AsyncSink has no writer thread, so it hands records straight
 // to the inner sink (synchronously); records queued before the fork are the parent's to deliver.
