@@ -734,7 +734,8 @@ void writer_main() {
   Decoded decoded;
   // Write-behind: a pass's ring bytes go back (and a flush sees its records) once the sinks that
   // write behind have written them; that is checked after the next pass has been encoded, so
-  // their writing overlaps it. A pass that empties the rings is settled at once.
+  // their writing overlaps it. A pass no sink wrote behind, or that empties the rings, is
+  // settled at once.
   SinkBatch batches[2];
   int cur = 0;
   struct Finished {
@@ -827,8 +828,8 @@ void writer_main() {
         if (a.finished != 0) unsettled.push_back({a.ring, a.ring->ring.consumed(), a.finished});
       }
     }
-    if (active.empty() || s.stop.load(std::memory_order_acquire)) {
-      settle_and_publish(batch);  // nothing more to overlap with
+    if (batch.handed.empty() || active.empty() || s.stop.load(std::memory_order_acquire)) {
+      settle_and_publish(batch);  // nothing written behind, or nothing more to overlap with
     } else {
       cur ^= 1;
     }

@@ -639,13 +639,19 @@ TEST_F(FileSinkTest, LoggerEmitIntoFileSinkDoesNotAllocateInSteadyState) {
   EXPECT_EQ(counter.stop(), 0u);
 }
 
+// Options with write-behind on and chunks of 4 KiB, so that a batch spans many chunks.
+dl::FileSinkOptions write_behind_opts(const std::string& path) {
+  auto o = opts(path);
+  o.buffer_bytes = 4096;
+  o.write_behind = true;
+  return o;
+}
+
 // Write-behind (FileSinkOptions::write_behind): a batch's chunks are written by the sink's own
 // thread; settle_batches() returns once they are in the file; the order is the emit order.
 TEST_F(FileSinkTest, WriteBehindWritesEveryBatchInOrderAndSettleWaitsForIt) {
   const std::string path = dir_.file("behind.jsonl");
-  auto o = opts(path);
-  o.buffer_bytes = 4096;  // many chunks per batch
-  o.write_behind = true;
+  auto o = write_behind_opts(path);
   dl::FileSink sink(o);
   int seq = 0;
   std::uint64_t last_ticket = 0;
@@ -684,9 +690,7 @@ TEST_F(FileSinkTest, WithoutWriteBehindTheBatchIsInTheFileWhenEndBatchReturns) {
 TEST_F(FileSinkTest, WriteBehindFailuresAreCountedAndNothingIsLostSilently) {
   auto internal = std::make_shared<dl::InMemorySink>(1000);
   dl::Logger::get(dl::kInternalLoggerName).set_sinks({internal});
-  auto o = opts("/dev/full");
-  o.buffer_bytes = 4096;
-  o.write_behind = true;
+  auto o = write_behind_opts("/dev/full");
   dl::FileSink sink(o);
   constexpr int kRecords = 200;
   sink.begin_batch();
@@ -715,9 +719,7 @@ TEST_F(FileSinkTest, WriteBehindFailuresAreCountedAndNothingIsLostSilently) {
 // lands once, each thread's in its order.
 TEST_F(FileSinkTest, WriteBehindWithConcurrentBatchesAndPlainEmits) {
   const std::string path = dir_.file("behind-threads.jsonl");
-  auto o = opts(path);
-  o.buffer_bytes = 4096;
-  o.write_behind = true;
+  auto o = write_behind_opts(path);
   dl::FileSink sink(o);
   constexpr int kPerThread = 3000;
   const auto batcher = [&sink](int base) {
@@ -759,9 +761,7 @@ TEST_F(FileSinkTest, WriteBehindWithConcurrentBatchesAndPlainEmits) {
 // dropped and counted, so written + dropped is every record, and nothing hangs.
 TEST_F(FileSinkTest, WriteBehindCloseDuringABatchCountsEveryRecord) {
   const std::string path = dir_.file("behind-close.jsonl");
-  auto o = opts(path);
-  o.buffer_bytes = 4096;
-  o.write_behind = true;
+  auto o = write_behind_opts(path);
   dl::FileSink sink(o);
   std::atomic<int> emitted{0};
   std::atomic<bool> go{false};
