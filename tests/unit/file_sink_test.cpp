@@ -687,6 +687,56 @@ TEST_F(FileSinkTest, WithoutWriteBehindTheBatchIsInTheFileWhenEndBatchReturns) {
   EXPECT_EQ(read_lines(path).size(), 300u);
 }
 
+// A batch its own thread writes (no write-behind) encodes straight into the chunk; a line that
+// would overfill a chunk starts the next one. Order, counts and sizes hold across many chunks.
+TEST_F(FileSinkTest, ABatchWrittenByItsOwnThreadKeepsOrderAcrossManyChunks) {
+  const std::string path = dir_.file("own-chunks.jsonl");
+  auto o = opts(path);
+  o.buffer_bytes = 1000;  // a few ~150-byte lines per chunk, never a whole number of them
+  dl::FileSink sink(o);
+  int seq = 0;
+  for (int batch = 0; batch < 4; ++batch) {
+    sink.begin_batch();
+    for (int i = 0; i < 250; ++i) sink.emit(rf_.make(seq++));
+    sink.end_batch();
+    sink.emit(rf_.make(seq++));  // between batches: written at once
+    const auto lines = read_lines(path);
+    ASSERT_EQ(lines.size(), static_cast<std::size_t>(seq)) << "batch " << batch;
+    for (int i = 0; i < seq; ++i) ASSERT_EQ(seq_of(lines[static_cast<std::size_t>(i)]), i);
+  }
+  sink.close();
+  const auto st = sink.stats();
+  EXPECT_EQ(st.records_written, static_cast<std::uint64_t>(seq));
+  EXPECT_EQ(st.records_dropped, 0u);
+  EXPECT_EQ(st.bytes_written, file_size(path));
+}
+
+// The same batch against a disk that refuses every byte: each record is counted once, as
+// dropped, and the pending buffer stays bounded (the general way drops the unstarted ones).
+TEST_F(FileSinkTest, ABatchWrittenByItsOwnThreadCountsEveryRefusedRecord) {
+  auto internal = std::make_shared<dl::InMemorySink>(1000);
+  dl::Logger::get(dl::kInternalLoggerName).set_sinks({internal});
+  auto o = opts("/dev/full");
+  o.buffer_bytes = 1000;
+  dl::FileSink sink(o);
+  constexpr int kRecords = 300;
+  sink.begin_batch();
+  for (int i = 0; i < kRecords; ++i) sink.emit(rf_.make(i));
+  sink.end_batch();
+  sink.close();
+  const auto st = sink.stats();
+  EXPECT_EQ(st.records_written, 0u);
+  EXPECT_EQ(st.records_dropped, static_cast<std::uint64_t>(kRecords));
+  EXPECT_GT(st.write_errors, 0u);
+  bool reported = false;
+  for (const auto& rec : internal->records()) {
+    const dl::Value* err = rec.attribute("error.message");
+    reported |= err != nullptr && err->is_string() &&
+                err->as_string().find("No space left on device") != std::string::npos;
+  }
+  EXPECT_TRUE(reported) << "the refused writes were not reported";
+}
+
 TEST_F(FileSinkTest, WriteBehindFailuresAreCountedAndNothingIsLostSilently) {
   auto internal = std::make_shared<dl::InMemorySink>(1000);
   dl::Logger::get(dl::kInternalLoggerName).set_sinks({internal});

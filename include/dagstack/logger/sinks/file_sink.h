@@ -181,6 +181,7 @@ class FileSink final : public Sink {
   static void after_fork_child() noexcept;
   // Write-behind: the batch thread's chunk moves to buffer_ and the write-behind thread is told.
   void hand_off(Failure& failure) noexcept;
+  bool emit_in_batch(const LogRecord& record, std::string& line, Failure& failure);
   void io_loop();
   bool io_write_one(std::unique_lock<std::mutex>& lock, Failure& failure);
   // Waits (the lock released meanwhile) until the write-behind thread is not writing.
