@@ -249,6 +249,7 @@ void teardown_dagstack_deferred(benchmark::State& state) {
   const dl::DeferredStats st = dl::deferred_stats();
   state.counters["dropped"] = static_cast<double>(st.dropped);
   state.counters["blocked"] = static_cast<double>(st.blocked);
+  state.counters["writer_wakes"] = static_cast<double>(st.writer_wakes);
   (void)dl::stop_deferred(std::chrono::seconds(10));
   g_log = configure_dagstack({});
 }

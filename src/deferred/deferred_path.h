@@ -44,6 +44,12 @@ bool deferrable_format_args(fmt::format_args args) noexcept;
 // itself). True at once when the deferred path is not running.
 bool deferred_drain(std::chrono::steady_clock::time_point deadline) noexcept;
 
+// How long the deferred writer sleeps next, when idle: `max_delay`, unless records keep coming
+// fast enough that a ring would fill half its wake step first; then that long, at least 50 us.
+// `fill` is the largest share of its wake step one ring received over the last `elapsed_us`.
+std::chrono::microseconds writer_nap(double fill, double elapsed_us,
+                                     std::chrono::microseconds max_delay) noexcept;
+
 // In the child of fork(): the writer does not exist there; the child logs synchronously.
 void deferred_after_fork_child() noexcept;
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "dagstack/logger/logger.h"
 #include "dagstack/logger/sinks/file_sink.h"
 #include "dagstack/logger/sinks/in_memory_sink.h"
+#include "deferred/deferred_path.h"
 #include "deferred/deferred_support.h"
 #include "deferred/tsc_clock.h"
 #include "support/sanitizers.h"
@@ -478,6 +480,54 @@ TEST_F(DeferredPathTest, BlockPolicyWithATinyRingLosesNothing) {
   const DeferredStats st = deferred_stats();
   EXPECT_GT(st.blocked, before.blocked);
   EXPECT_EQ(st.dropped, before.dropped);
+}
+
+// The writer's sleep between wake-ups: max_delay while traffic is light, shorter when a ring
+// would otherwise fill half its wake step first, never below 50 us nor above max_delay.
+TEST(WriterNap, FollowsTheFastestRingWithinItsBounds) {
+  using std::chrono::microseconds;
+  const microseconds max_delay(1000);
+  EXPECT_EQ(detail::writer_nap(0.0, 1000.0, max_delay), max_delay);  // nothing came
+  EXPECT_EQ(detail::writer_nap(0.2, 1000.0, max_delay), max_delay);  // half a step: 2.5 ms
+  EXPECT_EQ(detail::writer_nap(1.2, 1100.0, max_delay), microseconds(458));
+  EXPECT_EQ(detail::writer_nap(0.5, 400.0, max_delay), microseconds(400));
+  EXPECT_EQ(detail::writer_nap(100.0, 100.0, max_delay), microseconds(50));  // the floor
+  EXPECT_EQ(detail::writer_nap(100.0, 100.0, microseconds(20)), microseconds(20));
+  EXPECT_EQ(detail::writer_nap(-1.0, 100.0, max_delay), max_delay);
+  EXPECT_EQ(detail::writer_nap(std::numeric_limits<double>::quiet_NaN(), 100.0, max_delay),
+            max_delay);
+  EXPECT_EQ(detail::writer_nap(1.0, 0.0, max_delay), max_delay);
+}
+
+// A steady stream that reaches a ring's wake step well within max_delay: the writer shortens its
+// sleep to keep up, so the logging thread almost never pays for waking it (a system call on its
+// own call). With max_delay alone, about every other burst would wake it.
+TEST_F(DeferredPathTest, SteadyTrafficDoesNotMakeTheCallerWakeTheWriter) {
+  if (testing::kSanitized) GTEST_SKIP() << "the writer runs many times slower under sanitizers";
+  auto sink = install_memory(1000);
+  DeferredOptions o;
+  o.ring_bytes = 64 * 1024;  // wake step 8 KiB
+  const DeferredStats before = deferred_stats();
+  start_deferred(o);
+  Logger log = Logger::get("steady");
+  constexpr int kBursts = 1000;
+  constexpr int kBurst = 40;
+  for (int b = 0; b < kBursts; ++b) {
+    for (int i = 0; i < kBurst; ++i) log.info("steady traffic", {{"seq", b * kBurst + i}});
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ASSERT_TRUE(flush_deferred());
+  const DeferredStats st = deferred_stats();
+  const std::uint64_t enqueued = st.enqueued - before.enqueued;
+  const std::uint64_t bytes_per_step = 8 * 1024;
+  // Each record takes at least 64 ring bytes, so the stream crossed this many wake steps.
+  const std::uint64_t steps = enqueued * 64 / bytes_per_step;
+  const std::uint64_t wakes = st.writer_wakes - before.writer_wakes;
+  std::printf("[steady] %llu records over %llu+ wake steps: %llu caller wakes\n",
+              static_cast<unsigned long long>(enqueued), static_cast<unsigned long long>(steps),
+              static_cast<unsigned long long>(wakes));
+  EXPECT_EQ(enqueued, static_cast<std::uint64_t>(kBursts * kBurst));
+  EXPECT_LT(wakes, steps / 4);
 }
 
 TEST_F(DeferredPathTest, RingsOfEndedThreadsAreReleased) {

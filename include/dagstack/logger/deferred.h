@@ -42,6 +42,9 @@ struct DeferredStats {
   std::uint64_t large = 0;        // records larger than a ring slot, queued through the heap
   std::uint64_t formatted = 0;    // fmt-style bodies formatted by the writer (not the caller)
   std::uint64_t errors = 0;       // records that could not be copied (out of memory)
+  // Calls that woke the writer (an ERROR-or-worse record, a ring a wake step behind, a parked
+  // writer): each is a system call on the logging thread. Steady traffic keeps it near zero.
+  std::uint64_t writer_wakes = 0;
   std::uint64_t rings_created = 0;
   std::uint64_t rings_released = 0;  // rings of ended threads, released by the writer
   std::uint64_t rings_live = 0;      // gauge: rings allocated now
