@@ -350,6 +350,65 @@ void AsyncFileFloor(benchmark::State& state) {
   }
 }
 
+// The deferred path and the floor in the same minutes: bursts alternate between the two (one
+// producer), so a change of the guest's state hits both alike. Question: is the caller's tail
+// (p99.9) the logger's or the machine's? Counters: each side's p50/p99/p99.9 per call.
+void AsyncFileInterleaved(benchmark::State& state) {
+  setup_dagstack_deferred();
+  auto* f = new FloorRings();
+  f->consumer = std::thread(floor_consumer);
+  g_floor.store(f);
+  auto* ring = new dl::detail::ByteRing(kDeferredRing);
+  {
+    std::lock_guard<std::mutex> lock(f->mutex);
+    f->rings.push_back(ring);
+  }
+  tl_floor_ring = ring;
+  const dl::Context ref = reference_context();
+  dl::ScopedContext ctx(ref);
+  std::vector<double> floor_ns;
+  std::vector<double> deferred_ns;
+  floor_ns.reserve(static_cast<std::size_t>(state.max_iterations));
+  deferred_ns.reserve(static_cast<std::size_t>(state.max_iterations));
+  std::int64_t bursts = 0;
+  for (auto _ : state) {
+    for (const bool deferred : {false, true}) {
+      const auto t0 = Clock::now();
+      if (deferred) {
+        for (int i = 0; i < kBurst; ++i) DAGSTACK_BENCH_INFO(*g_log);
+      } else {
+        for (int i = 0; i < kBurst; ++i) floor_call(ref);
+      }
+      const auto t1 = Clock::now();
+      const double per_call = std::chrono::duration<double>(t1 - t0).count() / kBurst;
+      (deferred ? deferred_ns : floor_ns).push_back(per_call * 1e9);
+      if (deferred) state.SetIterationTime(per_call);
+      pause_between_bursts(state);
+    }
+    if (++bursts % kTruncateEveryBursts == 0) truncate_file(g_path);
+  }
+  const auto report = [&state](std::vector<double>& v, const std::string& name) {
+    std::sort(v.begin(), v.end());
+    const auto at = [&v](double q) {
+      return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+    };
+    state.counters[name + "_p50_ns"] = at(0.50);
+    state.counters[name + "_p99_ns"] = at(0.99);
+    state.counters[name + "_p999_ns"] = at(0.999);
+  };
+  if (!floor_ns.empty()) {
+    report(floor_ns, "floor");
+    report(deferred_ns, "deferred");
+  }
+  state.SetItemsProcessed(state.iterations() * kBurst);
+  teardown_dagstack_deferred(state);
+  f->stop.store(true);
+  f->consumer.join();
+  delete ring;
+  delete g_floor.exchange(nullptr);
+  tl_floor_ring = nullptr;
+}
+
 // End to end on the deferred path: 4096 calls, then flush_deferred(): the writer's throughput
 // (merge, redaction, encoding, write to tmpfs).
 // `path` nullptr: a file on tmpfs; "/dev/null": the same without the kernel's copy.
@@ -495,6 +554,7 @@ BENCHMARK(AsyncFile_deferred)
     ->Threads(1)
     ->Threads(2);
 BENCHMARK(AsyncFileFloor)->UseManualTime()->Iterations(bursts_per_run())->Threads(1)->Threads(2);
+BENCHMARK(AsyncFileInterleaved)->UseManualTime()->Iterations(bursts_per_run());
 BENCHMARK(DeferredWriterThroughput_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(DeferredWriterThroughputDevNull_dagstack)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(DeferredWriterThroughputWriteBehind_dagstack)

@@ -135,6 +135,10 @@ def main(argv):
             d999 = ns(d, "p999_ns")
             rows.append(("  deferred path caller p99.9 (1 thr)", fmt(d999), fmt(ns(f, "p999_ns")), "-",
                          "<= 1 us", None if d999 is None else d999 <= 1000.0))
+    il = find(runs, "AsyncFileInterleaved")
+    il_d, il_f = ns(il, "deferred_p999_ns"), ns(il, "floor_p999_ns")
+    rows.append(("  same, bursts alternating with the floor's (1 thr)", fmt(il_d), fmt(il_f), "-",
+                 "<= 1 us", None if il_d is None else il_d <= 1000.0))
     dw = ns(find(runs, "DeferredWriterThroughput_dagstack"), "items_per_second")
     rows.append(("  deferred path end to end, one producer (writer throughput)", fmt(dw, "rec/s"), "-", "-",
                  ">= 3 M/s", None if dw is None else dw >= 3e6))
