@@ -293,6 +293,30 @@ void floor_consumer() {
   }
 }
 
+// Starts the floor's consumer thread (once per row).
+void start_floor() {
+  auto* f = new FloorRings();
+  f->consumer = std::thread(floor_consumer);
+  g_floor.store(f);
+}
+// Gives the calling thread a floor ring (made before the timed loop).
+void attach_floor_ring() {
+  auto* ring = new dl::detail::ByteRing(kDeferredRing);
+  while (g_floor.load() == nullptr) std::this_thread::yield();
+  {
+    std::lock_guard<std::mutex> lock(g_floor.load()->mutex);
+    g_floor.load()->rings.push_back(ring);
+  }
+  tl_floor_ring = ring;
+}
+// Stops the consumer and frees every ring.
+void stop_floor() {
+  g_floor.load()->stop.store(true);
+  g_floor.load()->consumer.join();
+  for (auto* r : g_floor.load()->rings) delete r;
+  delete g_floor.exchange(nullptr);
+}
+
 void floor_call(const dl::Context& ctx) {
   dl::detail::ByteRing* ring = tl_floor_ring;
   const std::uint64_t now = dl::system_clock().now_unix_nano();
@@ -328,26 +352,13 @@ void floor_call(const dl::Context& ctx) {
 void AsyncFileFloor(benchmark::State& state) {
   if (state.thread_index() == 0) {
     g_path = scratch_file("floor");  // truncated by run_bursts; never written
-    auto* f = new FloorRings();
-    f->consumer = std::thread(floor_consumer);
-    g_floor.store(f);
+    start_floor();
   }
   // Google Benchmark starts every thread's loop together: rings are made before it.
-  auto* ring = new dl::detail::ByteRing(kDeferredRing);
-  {
-    while (g_floor.load() == nullptr) std::this_thread::yield();
-    std::lock_guard<std::mutex> lock(g_floor.load()->mutex);
-    g_floor.load()->rings.push_back(ring);
-  }
-  tl_floor_ring = ring;
+  attach_floor_ring();
   const dl::Context ctx = reference_context();
   run_bursts(state, [&ctx] { floor_call(ctx); });
-  if (state.thread_index() == 0) {
-    g_floor.load()->stop.store(true);
-    g_floor.load()->consumer.join();
-    for (auto* r : g_floor.load()->rings) delete r;
-    delete g_floor.exchange(nullptr);
-  }
+  if (state.thread_index() == 0) stop_floor();
 }
 
 // The deferred path and the floor in the same minutes: bursts alternate between the two (one
@@ -355,15 +366,8 @@ void AsyncFileFloor(benchmark::State& state) {
 // (p99.9) the logger's or the machine's? Counters: each side's p50/p99/p99.9 per call.
 void AsyncFileInterleaved(benchmark::State& state) {
   setup_dagstack_deferred();
-  auto* f = new FloorRings();
-  f->consumer = std::thread(floor_consumer);
-  g_floor.store(f);
-  auto* ring = new dl::detail::ByteRing(kDeferredRing);
-  {
-    std::lock_guard<std::mutex> lock(f->mutex);
-    f->rings.push_back(ring);
-  }
-  tl_floor_ring = ring;
+  start_floor();
+  attach_floor_ring();
   const dl::Context ref = reference_context();
   dl::ScopedContext ctx(ref);
   std::vector<double> floor_ns;
@@ -387,25 +391,11 @@ void AsyncFileInterleaved(benchmark::State& state) {
     }
     if (++bursts % kTruncateEveryBursts == 0) truncate_file(g_path);
   }
-  const auto report = [&state](std::vector<double>& v, const std::string& name) {
-    std::sort(v.begin(), v.end());
-    const auto at = [&v](double q) {
-      return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
-    };
-    state.counters[name + "_p50_ns"] = at(0.50);
-    state.counters[name + "_p99_ns"] = at(0.99);
-    state.counters[name + "_p999_ns"] = at(0.999);
-  };
-  if (!floor_ns.empty()) {
-    report(floor_ns, "floor");
-    report(deferred_ns, "deferred");
-  }
+  report_percentiles(state, floor_ns, "floor_");
+  report_percentiles(state, deferred_ns, "deferred_");
   state.SetItemsProcessed(state.iterations() * kBurst);
   teardown_dagstack_deferred(state);
-  f->stop.store(true);
-  f->consumer.join();
-  delete ring;
-  delete g_floor.exchange(nullptr);
+  stop_floor();
   tl_floor_ring = nullptr;
 }
 

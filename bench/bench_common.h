@@ -61,7 +61,8 @@ std::size_t thread_allocations() noexcept;
 
 // Adds p50/p90/p99/p99.9 (ns) of `samples` (per-call times of each burst) as counters, averaged
 // across benchmark threads.
-void report_percentiles(benchmark::State& state, std::vector<double>& samples);
+void report_percentiles(benchmark::State& state, std::vector<double>& samples,
+                        const std::string& prefix = "");
 
 // Busy-waits for `ns` nanoseconds (the pause between bursts; busy, as quill's benchmark does).
 void busy_wait_ns(std::int64_t ns);

@@ -60,7 +60,8 @@ std::string scratch_file(const std::string& name) {
 
 void truncate_file(const std::string& path) { (void)::truncate(path.c_str(), 0); }
 
-void report_percentiles(benchmark::State& state, std::vector<double>& samples) {
+void report_percentiles(benchmark::State& state, std::vector<double>& samples,
+                        const std::string& prefix) {
   if (samples.empty()) return;
   std::sort(samples.begin(), samples.end());
   auto at = [&](double q) {
@@ -68,10 +69,10 @@ void report_percentiles(benchmark::State& state, std::vector<double>& samples) {
     return samples[i];
   };
   using benchmark::Counter;
-  state.counters["p50_ns"] = Counter(at(0.50), Counter::kAvgThreads);
-  state.counters["p90_ns"] = Counter(at(0.90), Counter::kAvgThreads);
-  state.counters["p99_ns"] = Counter(at(0.99), Counter::kAvgThreads);
-  state.counters["p999_ns"] = Counter(at(0.999), Counter::kAvgThreads);
+  state.counters[prefix + "p50_ns"] = Counter(at(0.50), Counter::kAvgThreads);
+  state.counters[prefix + "p90_ns"] = Counter(at(0.90), Counter::kAvgThreads);
+  state.counters[prefix + "p99_ns"] = Counter(at(0.99), Counter::kAvgThreads);
+  state.counters[prefix + "p999_ns"] = Counter(at(0.999), Counter::kAvgThreads);
 }
 
 void busy_wait_ns(std::int64_t ns) {
