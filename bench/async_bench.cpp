@@ -247,7 +247,8 @@ void setup_dagstack_deferred(std::size_t ring_bytes = kDeferredRing, const char*
   g_deferred_before = dl::deferred_stats();  // the warm-up fills the ring: not counted
 }
 
-// The path's counters over the measured part of the run (they add up over repetitions).
+// The path's counters over the measured part of the run: deferred_stats() adds up over the
+// process (warm-up and earlier repetitions), so the values at the end of set-up are subtracted.
 void teardown_dagstack_deferred(benchmark::State& state) {
   (void)dl::flush_deferred(std::chrono::seconds(10));
   const dl::DeferredStats st = dl::deferred_stats();
